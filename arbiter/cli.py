@@ -1,0 +1,223 @@
+"""The `arbiter` command: scan, check-policy, explain, bench."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from arbiter.engine import Engine
+from arbiter.policy.load import PolicyError, load_policy
+from arbiter.scan import DEFAULT_MAX_LINE_BYTES, ScanSummary, scan
+
+app = typer.Typer(
+    help="Arbiter: find what a policy designates, in any script and through disguises, "
+    "and record why.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+
+def _policy_or_exit(path: Path) -> Engine:
+    try:
+        return Engine(load_policy(path))
+    except PolicyError as error:
+        for problem in error.problems:
+            err.print(f"[red]error[/red] {problem}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command("check-policy")
+def check_policy(policy: Annotated[Path, typer.Argument(help="Policy YAML file.")]) -> None:
+    """Validate a policy file; print each problem as file:line: what is wrong."""
+    try:
+        loaded = load_policy(policy)
+    except PolicyError as error:
+        for problem in error.problems:
+            err.print(f"[red]error[/red] {problem}", highlight=False)
+        err.print(f"{len(error.problems)} problem(s); the policy was not loaded.")
+        raise typer.Exit(2) from None
+    out.print(
+        f"[green]ok[/green] {policy}: policy '{loaded.id}' version {loaded.version}, "
+        f"{len(loaded.entities)} entities, {len(loaded.rules)} rules",
+        highlight=False,
+    )
+
+
+@app.command("scan")
+def scan_command(
+    posts: Annotated[str, typer.Argument(help="Posts JSONL file, or - for standard input.")],
+    policy: Annotated[Path, typer.Option("--policy", "-p", help="Policy YAML file.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Decisions JSONL, or -.")] = "-",
+    errors: Annotated[
+        str | None,
+        typer.Option(help="Errors JSONL (default: beside the output, NAME.errors.jsonl)."),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Processes to use; 0 means one per core.")] = 1,
+    max_line_bytes: Annotated[
+        int, typer.Option(help="Lines longer than this are reported, not decided.")
+    ] = DEFAULT_MAX_LINE_BYTES,
+) -> None:
+    """Decide every post of a JSONL file; print a summary."""
+    engine = _policy_or_exit(policy)
+    workers = workers or os.cpu_count() or 1
+    errors_path = errors or _errors_beside(output)
+    source = sys.stdin.buffer if posts == "-" else _open(posts, "rb")
+    sink = sys.stdout.buffer if output == "-" else _open(output, "wb")
+    error_sink = sys.stderr.buffer if errors_path == "-" else _open(errors_path, "wb")
+    try:
+        if posts == "-":
+            summary = scan(engine, source, sink, error_sink, workers, max_line_bytes)
+        else:
+            summary = _scan_with_progress(
+                engine, posts, source, sink, error_sink, workers, max_line_bytes
+            )
+    finally:
+        for stream in (source, sink, error_sink):
+            if stream in (sys.stdin.buffer, sys.stdout.buffer, sys.stderr.buffer):
+                stream.flush() if stream is not sys.stdin.buffer else None
+            else:
+                stream.close()
+    _print_summary(summary, output, errors_path)
+    if summary.errors:
+        raise typer.Exit(1)
+
+
+def _open(path: str, mode: str) -> IO[bytes]:
+    try:
+        return open(path, mode)
+    except OSError as error:
+        err.print(f"[red]error[/red] cannot open {path}: {error.strerror}")
+        raise typer.Exit(2) from None
+
+
+def _errors_beside(output: str) -> str:
+    if output == "-":
+        return "-"
+    path = Path(output)
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    return str(path.with_name(f"{stem}.errors.jsonl"))
+
+
+def _scan_with_progress(
+    engine: Engine,
+    posts: str,
+    source: IO[bytes],
+    sink: IO[bytes],
+    errors: IO[bytes],
+    workers: int,
+    max_line_bytes: int,
+) -> ScanSummary:
+    total = os.path.getsize(posts)
+    columns = (TextColumn("[bold]scanning"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("scan", total=total)
+        return scan(
+            engine,
+            source,
+            sink,
+            errors,
+            workers,
+            max_line_bytes,
+            on_progress=lambda done: progress.update(task, completed=done),
+        )
+
+
+def _print_summary(summary: ScanSummary, output: str, errors_path: str) -> None:
+    table = Table(title="arbiter scan", title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("posts", justify="right")
+    for action, count in summary.by_action.most_common():
+        table.add_row(f"action {action}", f"{count:,}")
+    for rule, count in summary.by_rule.most_common():
+        table.add_row(f"rule {rule}", f"{count:,}")
+    table.add_row("decided", f"{summary.posts:,}")
+    table.add_row("errors", Text(f"{summary.errors:,}", style="red" if summary.errors else ""))
+    table.add_row("posts/s", f"{summary.posts_per_second:,.0f}")
+    err.print(table)
+    if output != "-":
+        err.print(f"decisions: {output}", highlight=False)
+    if summary.errors and errors_path != "-":
+        err.print(f"[red]{summary.errors} line(s) failed[/red]; see {errors_path}", highlight=False)
+
+
+@app.command("explain")
+def explain(
+    policy: Annotated[Path, typer.Option("--policy", "-p", help="Policy YAML file.")],
+    text: Annotated[str, typer.Option("--text", "-t", help="The text to explain.")],
+) -> None:
+    """Show which entities a text refers to, with the matched spans highlighted."""
+    engine = _policy_or_exit(policy)
+    matches = engine.matcher.find_exhaustive(text)
+    highlighted = Text(text)
+    for match in matches:
+        highlighted.stylize("bold black on yellow", *match.span)
+    out.print(highlighted)
+    if not matches:
+        out.print("[dim]no match[/dim]")
+        return
+    table = Table()
+    for column in ("entity", "signal", "span", "matched", "via", "score"):
+        table.add_column(column)
+    for match in matches:
+        table.add_row(
+            match.entity,
+            match.signal,
+            f"{match.span[0]}–{match.span[1]}",
+            match.matched,
+            match.via,
+            f"{match.score:.2f}",
+        )
+    out.print(table)
+
+
+bench_app = typer.Typer(help="Benchmarks (see bench/ in the source tree).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("text")
+def bench_text(
+    posts: Annotated[int, typer.Option(help="Posts to generate.")] = 1_000_000,
+    entities: Annotated[int, typer.Option(help="Entities in the generated policy.")] = 1_000,
+    memory_entities: Annotated[
+        int, typer.Option(help="Entities for the peak-memory measurement (0 skips it).")
+    ] = 10_000,
+    workers: Annotated[int, typer.Option(help="Workers for the full scan path.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed of the generators.")] = 7,
+) -> None:
+    """Text matching throughput against a bare Aho-Corasick pass and a naive regex."""
+    _bench_module("text").run(
+        posts=posts,
+        entities=entities,
+        memory_entities=memory_entities,
+        workers=workers,
+        seed=seed,
+        console=out,
+    )
+
+
+def _bench_module(name: str) -> Any:
+    """Load bench/NAME.py from the source tree: benchmarks ship with the source, not the wheel."""
+    path = Path(__file__).resolve().parent.parent / "bench" / f"{name}.py"
+    if not path.exists():
+        err.print(f"[red]error[/red] {path} not found: run benchmarks from a source checkout")
+        raise typer.Exit(2)
+    spec = importlib.util.spec_from_file_location(f"arbiter_bench_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    app()

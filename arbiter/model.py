@@ -1,0 +1,176 @@
+"""Post, Match and Decision: the shapes of DESIGN.md's contracts, in Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ACTIONS = ("remove", "restrict", "label", "review", "allow")
+SIGNALS = ("text", "hashtag", "ocr", "image", "video")
+VIAS = (
+    "exact",
+    "script_variant",
+    "transliteration",
+    "homoglyph",
+    "spacing",
+    "leetspeak",
+    "typo",
+    "hashtag",
+    "alias",
+    "surname_context",
+)
+
+
+class PostError(ValueError):
+    """A post that cannot be read (not an object, no id, wrong field types)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    id: str = ""
+    handle: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    id: str
+    type: str
+    path: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A post as DESIGN.md defines it; only `id` is required."""
+
+    id: str
+    text: str = ""
+    lang: str = ""
+    created_at: str = ""
+    author: Author = field(default_factory=Author)
+    url: str = ""
+    media: tuple[Media, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Post:
+        """Build a post from decoded JSON, or raise PostError saying what is wrong."""
+        if not isinstance(data, dict):
+            raise PostError(f"a post must be a JSON object, not {type(data).__name__}")
+        post_id = data.get("id")
+        if isinstance(post_id, int) and not isinstance(post_id, bool):
+            post_id = str(post_id)
+        if not isinstance(post_id, str) or not post_id:
+            raise PostError("the post has no id")
+        author = data.get("author") or {}
+        if not isinstance(author, dict):
+            raise PostError("author must be an object")
+        media = data.get("media") or []
+        if not isinstance(media, list):
+            raise PostError("media must be a list")
+        return cls(
+            id=post_id,
+            text=_string(data, "text"),
+            lang=_string(data, "lang"),
+            created_at=_string(data, "created_at"),
+            author=Author(
+                id=_string(author, "id"),
+                handle=_string(author, "handle"),
+                country=_string(author, "country"),
+            ),
+            url=_string(data, "url"),
+            media=tuple(_media(m, i) for i, m in enumerate(media)),
+        )
+
+    def as_cel(self) -> dict[str, Any]:
+        """The post as the `post` variable of a rule's CEL expression."""
+        return {
+            "id": self.id,
+            "text": self.text,
+            "lang": self.lang,
+            "created_at": self.created_at,
+            "url": self.url,
+            "author": {
+                "id": self.author.id,
+                "handle": self.author.handle,
+                "country": self.author.country,
+            },
+            "media": [{"id": m.id, "type": m.type} for m in self.media],
+        }
+
+
+def _string(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise PostError(f"{key} must be a string")
+
+
+def _media(item: Any, index: int) -> Media:
+    if not isinstance(item, dict):
+        raise PostError(f"media[{index}] must be an object")
+    return Media(
+        id=_string(item, "id") or f"m{index}",
+        type=_string(item, "type"),
+        path=_string(item, "path"),
+        url=_string(item, "url"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Evidence that a signal of a post refers to an entity."""
+
+    entity: str
+    signal: str
+    span: tuple[int, int]
+    matched: str
+    via: str
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entity": self.entity,
+            "signal": self.signal,
+            "span": list(self.span),
+            "matched": self.matched,
+            "via": self.via,
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a policy decided about a post, with the evidence it rests on."""
+
+    post_id: str
+    action: str
+    policy: str
+    policy_version: int
+    rule: str | None
+    decided_at: str
+    matches: tuple[Match, ...] = ()
+    automated: bool = True
+    territorial_scope: tuple[str, ...] = ()
+    rule_errors: tuple[tuple[str, str], ...] = ()  # (rule id, why it could not be evaluated)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "post_id": self.post_id,
+            "action": self.action,
+            "policy": self.policy,
+            "policy_version": self.policy_version,
+            "rule": self.rule,
+            "automated": self.automated,
+            "decided_at": self.decided_at,
+            "matches": [m.as_dict() for m in self.matches],
+        }
+        if self.territorial_scope:
+            out["territorial_scope"] = list(self.territorial_scope)
+        if self.rule_errors:
+            out["rule_errors"] = [{"rule": r, "error": e} for r, e in self.rule_errors]
+        return out

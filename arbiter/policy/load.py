@@ -1,0 +1,327 @@
+"""Load a policy file and report every problem with its file, line and what is wrong.
+
+A policy that fails validation is never half-loaded: `load_policy` either
+returns a complete `Policy` or raises `PolicyError` listing all the problems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from arbiter.model import ACTIONS, SIGNALS
+from arbiter.policy.model import ENTITY_KINDS, GROUND_TYPES, Entity, Grounds, Policy, Rule
+from arbiter.policy.rules import RuleSyntaxError, entity_references, parse_rule
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a policy file, at a line."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; `problems` says every reason why."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate the policy at `path`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyError([Problem(str(path), 0, f"cannot read the file: {error}")]) from None
+    return parse_policy(text, str(path))
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    """Validate policy YAML `text`; `source` names it in error messages."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        problem = getattr(error, "problem", None) or str(error)
+        raise PolicyError([Problem(source, line, f"not valid YAML: {problem}")]) from None
+    checker = _Checker(source)
+    policy = checker.policy(node, text)
+    if checker.problems or policy is None:
+        raise PolicyError(checker.problems)
+    return policy
+
+
+class _Checker:
+    """Walks the YAML node tree, collecting problems instead of stopping at the first."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def problem(self, node: yaml.Node | None, message: str) -> None:
+        line = node.start_mark.line + 1 if node is not None else 1
+        self.problems.append(Problem(self.source, line, message))
+
+    def policy(self, root: yaml.Node | None, text: str) -> Policy | None:
+        if not isinstance(root, yaml.MappingNode):
+            self.problem(root, "a policy must be a mapping with id, version, entities and rules")
+            return None
+        fields = self.mapping(
+            root,
+            "policy",
+            required=("id", "version", "entities", "rules"),
+            optional=("title", "grounds", "description"),
+        )
+        policy_id = self.string(fields.get("id"), "id")
+        version = self.integer(fields.get("version"), "version")
+        entities = self.entities(fields.get("entities"))
+        entity_ids = {e.id for e in entities}
+        rules = self.rules(fields.get("rules"), entity_ids)
+        grounds = self.grounds(fields.get("grounds"), root)
+        title = self.string(fields.get("title"), "title", required=False) or policy_id
+        if self.problems:
+            return None
+        return Policy(
+            id=policy_id,
+            version=version,
+            title=title,
+            grounds=grounds,
+            entities=tuple(entities),
+            rules=tuple(rules),
+            source=self.source,
+            text=text,
+        )
+
+    def mapping(
+        self, node: yaml.Node, what: str, required: tuple[str, ...], optional: tuple[str, ...]
+    ) -> dict[str, yaml.Node]:
+        fields: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in fields:
+                self.problem(key_node, f"{what}: '{key}' is given twice")
+            elif key not in required and key not in optional:
+                allowed = ", ".join(required + optional)
+                self.problem(key_node, f"{what}: unknown field '{key}' (allowed: {allowed})")
+            fields[key] = value_node
+        for key in required:
+            if key not in fields:
+                self.problem(node, f"{what}: '{key}' is missing")
+        return fields
+
+    def string(self, node: yaml.Node | None, what: str, required: bool = True) -> str:
+        if node is None:
+            return ""
+        if not isinstance(node, yaml.ScalarNode) or node.tag.endswith(":null"):
+            self.problem(node, f"{what} must be a string")
+            return ""
+        value = str(node.value).strip()
+        if required and not value:
+            self.problem(node, f"{what} must not be empty")
+        return value
+
+    def integer(self, node: yaml.Node | None, what: str) -> int:
+        if node is None:
+            return 0
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":int"):
+            value = int(node.value)
+            if value >= 1:
+                return value
+        self.problem(node, f"{what} must be a whole number of at least 1")
+        return 0
+
+    def strings(self, node: yaml.Node | None, what: str) -> tuple[str, ...]:
+        if node is None:
+            return ()
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, f"{what} must be a list of strings")
+            return ()
+        values = []
+        for item in node.value:
+            value = self.string(item, f"each of {what}")
+            if value:
+                values.append(value)
+        return tuple(values)
+
+    def entities(self, node: yaml.Node | None) -> list[Entity]:
+        if node is None:
+            return []
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            self.problem(node, "entities must be a non-empty list")
+            return []
+        entities: list[Entity] = []
+        seen: dict[str, int] = {}
+        for item in node.value:
+            if not isinstance(item, yaml.MappingNode):
+                self.problem(item, "each entity must be a mapping")
+                continue
+            fields = self.mapping(
+                item,
+                "entity",
+                required=("id", "names"),
+                optional=(
+                    "kind",
+                    "aliases",
+                    "context_terms",
+                    "hashtags",
+                    "reference_media",
+                    "reference_hashes",
+                    "description",
+                ),
+            )
+            entity_id = self.string(fields.get("id"), "entity id")
+            if entity_id in seen:
+                self.problem(
+                    fields["id"],
+                    f"duplicate entity id '{entity_id}' (first defined on line {seen[entity_id]})",
+                )
+            elif entity_id:
+                seen[entity_id] = fields["id"].start_mark.line + 1
+            kind = self.string(fields.get("kind"), "kind", required=False) or "person"
+            if kind not in ENTITY_KINDS:
+                self.problem(
+                    fields.get("kind"),
+                    f"entity '{entity_id}': unknown kind '{kind}' "
+                    f"(use one of {', '.join(ENTITY_KINDS)})",
+                )
+            names = self.strings(fields.get("names"), f"entity '{entity_id}' names")
+            if "names" in fields and not names:
+                self.problem(fields["names"], f"entity '{entity_id}' has no names")
+            hashtags = self.strings(fields.get("hashtags"), f"entity '{entity_id}' hashtags")
+            for tag_node, tag in zip(
+                getattr(fields.get("hashtags"), "value", []), hashtags, strict=False
+            ):
+                if not tag.startswith("#") or len(tag) < 2:
+                    self.problem(tag_node, f"hashtag '{tag}' must start with #")
+            entities.append(
+                Entity(
+                    id=entity_id,
+                    kind=kind,
+                    names=names,
+                    aliases=self.strings(fields.get("aliases"), f"entity '{entity_id}' aliases"),
+                    context_terms=self.strings(
+                        fields.get("context_terms"), f"entity '{entity_id}' context_terms"
+                    ),
+                    hashtags=hashtags,
+                    reference_media=self.strings(fields.get("reference_media"), "reference_media"),
+                    reference_hashes=self.strings(
+                        fields.get("reference_hashes"), "reference_hashes"
+                    ),
+                )
+            )
+        return entities
+
+    def rules(self, node: yaml.Node | None, entity_ids: set[str]) -> list[Rule]:
+        if node is None:
+            return []
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            self.problem(node, "rules must be a non-empty list")
+            return []
+        rules: list[Rule] = []
+        seen: dict[str, int] = {}
+        for item in node.value:
+            if not isinstance(item, yaml.MappingNode):
+                self.problem(item, "each rule must be a mapping")
+                continue
+            fields = self.mapping(
+                item,
+                "rule",
+                required=("id", "when", "action"),
+                optional=("territorial_scope", "description"),
+            )
+            rule_id = self.string(fields.get("id"), "rule id")
+            if rule_id in seen:
+                self.problem(
+                    fields["id"],
+                    f"duplicate rule id '{rule_id}' (first defined on line {seen[rule_id]})",
+                )
+            elif rule_id:
+                seen[rule_id] = fields["id"].start_mark.line + 1
+            action = self.string(fields.get("action"), "action")
+            if action and action not in ACTIONS:
+                self.problem(
+                    fields["action"],
+                    f"rule '{rule_id}': unknown action '{action}' "
+                    f"(use one of {', '.join(ACTIONS)})",
+                )
+            when = self.string(fields.get("when"), "when")
+            if when:
+                self.condition(fields["when"], rule_id, when, entity_ids)
+            scope = self.strings(fields.get("territorial_scope"), "territorial_scope")
+            for code_node, code in zip(
+                getattr(fields.get("territorial_scope"), "value", []), scope, strict=False
+            ):
+                if len(code) != 2 or not code.isalpha() or not code.isupper():
+                    self.problem(
+                        code_node, f"territorial_scope: '{code}' is not a two-letter country code"
+                    )
+            rules.append(
+                Rule(
+                    id=rule_id,
+                    when=when,
+                    action=action,
+                    territorial_scope=scope,
+                    line=item.start_mark.line + 1,
+                )
+            )
+        return rules
+
+    def condition(self, node: yaml.Node, rule_id: str, when: str, entity_ids: set[str]) -> None:
+        try:
+            parse_rule(when)
+        except RuleSyntaxError as error:
+            self.problem(node, f"rule '{rule_id}': the CEL condition does not compile: {error}")
+            return
+        for call in entity_references(when):
+            if call.entity is None:
+                self.problem(
+                    node,
+                    f"rule '{rule_id}': {call.function}() needs an entity id as a quoted string",
+                )
+            elif call.entity not in entity_ids:
+                known = ", ".join(sorted(entity_ids)) or "none"
+                self.problem(
+                    node,
+                    f"rule '{rule_id}': unknown entity '{call.entity}' in "
+                    f"{call.function}() (entities: {known})",
+                )
+            if call.signal is not None and call.signal not in SIGNALS:
+                self.problem(
+                    node,
+                    f"rule '{rule_id}': unknown signal '{call.signal}' "
+                    f"(use one of {', '.join(SIGNALS)})",
+                )
+
+    def grounds(self, node: yaml.Node | None, root: yaml.Node) -> Grounds:
+        if node is None:
+            return Grounds(type="incompatible_content")
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, "grounds must be a mapping")
+            return Grounds(type="incompatible_content")
+        fields = self.mapping(
+            node, "grounds", required=("type",), optional=("terms", "legal_ground")
+        )
+        kind = self.string(fields.get("type"), "grounds type")
+        if kind and kind not in GROUND_TYPES:
+            self.problem(
+                fields["type"],
+                f"grounds: unknown type '{kind}' (use one of {', '.join(GROUND_TYPES)})",
+            )
+        terms = self.string(fields.get("terms"), "terms", required=False)
+        legal = self.string(fields.get("legal_ground"), "legal_ground", required=False)
+        if kind == "illegal_content" and not legal:
+            self.problem(node, "grounds: illegal_content needs a legal_ground")
+        if kind == "incompatible_content" and not terms:
+            self.problem(node, "grounds: incompatible_content needs the terms it cites")
+        return Grounds(type=kind, terms=terms, legal_ground=legal)

@@ -1,0 +1,62 @@
+"""A policy as Arbiter holds it after loading: entities, rules and grounds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ENTITY_KINDS = ("person", "organization", "topic")
+GROUND_TYPES = ("incompatible_content", "illegal_content")
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """Something a policy designates, named once per script."""
+
+    id: str
+    kind: str
+    names: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    context_terms: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()
+    reference_media: tuple[str, ...] = ()
+    reference_hashes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule: a CEL condition and the action taken when it holds."""
+
+    id: str
+    when: str
+    action: str
+    territorial_scope: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Grounds:
+    """What a statement of reasons cites for the policy's decisions."""
+
+    type: str
+    terms: str = ""
+    legal_ground: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A validated policy: every entity a rule names exists, every CEL expression compiles."""
+
+    id: str
+    version: int
+    title: str
+    grounds: Grounds
+    entities: tuple[Entity, ...]
+    rules: tuple[Rule, ...]
+    source: str = ""  # the file it was loaded from
+    text: str = ""  # the file's text, verbatim
+
+    def entity(self, entity_id: str) -> Entity:
+        for entity in self.entities:
+            if entity.id == entity_id:
+                return entity
+        raise KeyError(entity_id)

@@ -1,0 +1,198 @@
+"""Scanning JSONL: posts in, decisions out, in input order, bad lines reported and skipped.
+
+A malformed line, a post without an id, a line over the size limit or a line
+that is not UTF-8 becomes an entry in the errors file with its line number;
+the scan goes on. With several workers, chunks of lines are decided in
+parallel processes and written back in input order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import orjson
+
+from arbiter.engine import Engine, utc_now
+from arbiter.model import Post, PostError
+from arbiter.policy.load import load_policy
+
+DEFAULT_MAX_LINE_BYTES = 1_000_000
+CHUNK_LINES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class LineError:
+    """Why one input line produced no decision."""
+
+    line: int
+    error: str
+    post_id: str | None = None
+
+    def as_json(self) -> bytes:
+        return orjson.dumps({"line": self.line, "post_id": self.post_id, "error": self.error})
+
+
+@dataclass
+class ScanSummary:
+    """What a scan did: counts by action and rule, errors, time."""
+
+    posts: int = 0
+    errors: int = 0
+    by_action: Counter[str] = field(default_factory=Counter)
+    by_rule: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def posts_per_second(self) -> float:
+        return self.posts / self.seconds if self.seconds > 0 else 0.0
+
+
+Line = tuple[int, bytes]
+Outcome = tuple[int, bytes | None, LineError | None, str | None, str | None]
+
+
+def read_lines(stream: IO[bytes], max_bytes: int) -> Iterator[tuple[int, bytes | None, str]]:
+    """(line number, bytes or None, problem) for each non-blank line; long lines are skipped."""
+    number = 0
+    while True:
+        raw = stream.readline(max_bytes + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > max_bytes and not raw.endswith(b"\n"):
+            size = len(raw) + _skip_rest_of_line(stream)
+            yield (
+                number,
+                None,
+                (f"line is {size:,} bytes, over the limit of {max_bytes:,} (--max-line-bytes)"),
+            )
+            continue
+        raw = raw.rstrip(b"\r\n")
+        if raw.strip():
+            yield number, raw, ""
+
+
+def _skip_rest_of_line(stream: IO[bytes]) -> int:
+    skipped = 0
+    while True:
+        block = stream.readline(1 << 20)
+        skipped += len(block)
+        if not block or block.endswith(b"\n"):
+            return skipped
+
+
+def decide_line(engine: Engine, number: int, raw: bytes, decided_at: str) -> Outcome:
+    """Decide one JSONL line; a line that cannot be read gives a LineError instead."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        return number, None, LineError(number, _json_problem(raw, error)), None, None
+    try:
+        post = Post.from_dict(data)
+    except PostError as error:
+        post_id = data.get("id") if isinstance(data, dict) else None
+        return number, None, LineError(number, str(error), _as_id(post_id)), None, None
+    decision = engine.evaluate(post, decided_at)
+    return number, orjson.dumps(decision.as_dict()), None, decision.action, decision.rule
+
+
+def _json_problem(raw: bytes, error: orjson.JSONDecodeError) -> str:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"not valid UTF-8 (byte {bad.start} of the line)"
+    return f"not valid JSON: {error}"
+
+
+def _as_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def decide_chunk(engine: Engine, lines: list[Line]) -> list[Outcome]:
+    decided_at = utc_now()
+    return [decide_line(engine, number, raw, decided_at) for number, raw in lines]
+
+
+_worker_engine: Engine | None = None
+
+
+def _start_worker(policy_path: str) -> None:
+    global _worker_engine
+    _worker_engine = Engine(load_policy(policy_path))
+
+
+def _decide_in_worker(lines: list[Line]) -> list[Outcome]:
+    assert _worker_engine is not None
+    return decide_chunk(_worker_engine, lines)
+
+
+def scan(
+    engine: Engine,
+    source: IO[bytes],
+    sink: IO[bytes],
+    errors: IO[bytes] | None,
+    workers: int = 1,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    on_progress: Callable[[int], None] | None = None,
+) -> ScanSummary:
+    """Decide every post of `source` into `sink`; report bad lines to `errors`."""
+    summary = ScanSummary()
+    started = time.perf_counter()
+    skipped: list[LineError] = []
+
+    def chunks() -> Iterator[list[Line]]:
+        chunk: list[Line] = []
+        for number, raw, problem in read_lines(source, max_line_bytes):
+            if raw is None:
+                skipped.append(LineError(number, problem))
+                continue
+            chunk.append((number, raw))
+            if len(chunk) >= CHUNK_LINES:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def record(error: LineError) -> None:
+        summary.errors += 1
+        if errors is not None:
+            errors.write(error.as_json() + b"\n")
+
+    for outcomes in _decide_all(engine, chunks(), workers):
+        first_line = outcomes[0][0] if outcomes else 0
+        while skipped and skipped[0].line < first_line:
+            record(skipped.pop(0))
+        for _, output, error, action, rule in outcomes:
+            if error is not None:
+                record(error)
+                continue
+            assert output is not None and action is not None
+            sink.write(output + b"\n")
+            summary.posts += 1
+            summary.by_action[action] += 1
+            summary.by_rule[rule or "(none)"] += 1
+        if on_progress is not None:
+            on_progress(source.tell() if source.seekable() else summary.posts)
+    for error in skipped:
+        record(error)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _decide_all(
+    engine: Engine, chunks: Iterable[list[Line]], workers: int
+) -> Iterator[list[Outcome]]:
+    if workers <= 1:
+        for chunk in chunks:
+            yield decide_chunk(engine, chunk)
+        return
+    if not engine.policy.source:
+        raise ValueError("parallel scans need a policy loaded from a file")
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=_start_worker, initargs=(engine.policy.source,)) as pool:
+        yield from pool.imap(_decide_in_worker, chunks, chunksize=1)

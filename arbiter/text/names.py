@@ -1,0 +1,175 @@
+"""What to look for: every entity's names, aliases, context terms and hashtags as phonetic keys.
+
+A policy lists a name once. `NameIndex` derives from it the keys of its words
+in each script family ("L" for Latin, Cyrillic and Greek after romanization;
+"A" for Arabic script), the Arabic-script spellings of Latin names and the
+Latin readings of Arabic-script names, the keys of the name written as one
+word (hashtags), and one-deletion keys for typos. Lookups are dictionary hits
+per token, so matching cost does not grow with the number of names.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from arbiter.policy.model import Entity
+from arbiter.text import alphabet
+from arbiter.text.normalize import normalize
+from arbiter.text.phonetic import (
+    arabic_key,
+    arabic_projections,
+    deletions,
+    latin_key,
+    latin_readings,
+    romanize,
+)
+from arbiter.text.tokens import tokenize
+
+LATIN_ARTICLES = frozenset({"al", "el", "ul", "ol", "al'", "ad", "ar", "as", "at", "an", "az"})
+ARABIC_ARTICLE = "ال"
+TYPO_MIN_KEY = {"L": 5, "A": 4}
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One name, alias, context term or hashtag of an entity, as normalized words."""
+
+    id: int
+    entity: str
+    kind: str  # name | alias | context | hashtag
+    text: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WordRef:
+    """Words [position, last] of a term that a key leads to (last > position: written as one)."""
+
+    term: int
+    position: int
+    last: int = -1
+
+    @property
+    def end(self) -> int:
+        return max(self.position, self.last)
+
+
+@dataclass
+class NameIndex:
+    """Keys of every term of every entity, and of common given names."""
+
+    terms: list[Term] = field(default_factory=list)
+    exact: dict[str, list[WordRef]] = field(default_factory=lambda: defaultdict(list))
+    fuzzy: dict[str, list[tuple[WordRef, str]]] = field(default_factory=lambda: defaultdict(list))
+    joined: dict[str, list[WordRef]] = field(default_factory=lambda: defaultdict(list))
+    given_names: set[str] = field(default_factory=set)
+    own_words: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    word_forms: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, entities: Iterable[Entity]) -> NameIndex:
+        """Derive every key of every entity's terms."""
+        index = cls()
+        for entity in entities:
+            index._add_entity(entity)
+        for name in alphabet.given_names():
+            for word in term_words(name):
+                index.given_names.update(word_keys(word, readings=True))
+        # Plain dicts look up faster and do not grow on a miss.
+        index.exact = dict(index.exact)
+        index.fuzzy = dict(index.fuzzy)
+        index.joined = dict(index.joined)
+        index.own_words = dict(index.own_words)
+        return index
+
+    def _add_entity(self, entity: Entity) -> None:
+        groups = (
+            ("name", entity.names),
+            ("alias", entity.aliases),
+            ("context", entity.context_terms),
+            ("hashtag", entity.hashtags),
+        )
+        for kind, texts in groups:
+            has_latin = any(_is_latin_term(t) for t in texts)
+            for text in texts:
+                words = (
+                    term_words(text.lstrip("#"))
+                    if kind != "hashtag"
+                    else ("".join(term_words(text.lstrip("#"), keep_articles=True)),)
+                )
+                if not words or not words[0]:
+                    continue
+                term = Term(len(self.terms), entity.id, kind, text, words)
+                self.terms.append(term)
+                self._add_term(term, readings=not has_latin)
+
+    def _add_term(self, term: Term, readings: bool) -> None:
+        for position, word in enumerate(term.words):
+            keys = word_keys(word, readings=readings)
+            self.word_forms[(term.id, position)] = tuple(sorted(keys))
+            ref = WordRef(term.id, position)
+            for key in keys:
+                self.exact.setdefault(key, []).append(ref)
+            if term.kind in ("name", "alias"):
+                self.own_words[term.entity].update(keys)
+                for key in word_keys(word, readings=False, projections=False):
+                    if len(key) - 1 >= TYPO_MIN_KEY[key[0]]:
+                        for variant in deletions(key) | {key}:
+                            self.fuzzy.setdefault(variant, []).append((ref, key))
+        if term.kind in ("name", "alias"):
+            # Words written together: #QassemSoleimani, ابومهدی.
+            n = len(term.words)
+            for first in range(n):
+                for last in range(first + 1, n):
+                    joined = "".join(term.words[first : last + 1])
+                    ref = WordRef(term.id, first, last)
+                    for key in word_keys(joined, readings=readings):
+                        self.joined.setdefault(key, []).append(ref)
+
+
+def _is_latin_term(text: str) -> bool:
+    return any(
+        alphabet.script_of(ch) in ("latin", "cyrillic", "greek") for ch in normalize(text).text
+    )
+
+
+def term_words(text: str, keep_articles: bool = False) -> tuple[str, ...]:
+    """The normalized words of a policy term, Arabic and Latin articles removed."""
+    tokens = [t for t in tokenize(normalize(text)) if not t.joined]
+    words = [t.text for t in tokens]
+    if keep_articles:
+        return tuple(words)
+    kept = []
+    for i, word in enumerate(words):
+        if word in LATIN_ARTICLES and i + 1 < len(words):
+            continue
+        kept.append(strip_arabic_article(word))
+    return tuple(kept)
+
+
+def strip_arabic_article(word: str) -> str:
+    if word.startswith(ARABIC_ARTICLE) and len(word) > 3 and alphabet.is_arabic_letter(word[2]):
+        return word[2:]
+    return word
+
+
+def word_keys(word: str, readings: bool, projections: bool = True) -> set[str]:
+    """Prefixed keys of one normalized word: "L…" Latin keys, "A…" Arabic-script keys."""
+    scripts = {alphabet.script_of(ch) for ch in word if ch.isalpha()}
+    keys: set[str] = set()
+    if "arabic" in scripts:
+        key = arabic_key(word)
+        if key:
+            keys.add("A" + key)
+            if readings:
+                keys.update("L" + k for k in latin_readings(key))
+    elif scripts:
+        latin = romanize(word)
+        key = latin_key(latin)
+        if key:
+            keys.add("L" + key)
+            if projections:
+                keys.update("A" + k for k in arabic_projections(latin))
+    return keys

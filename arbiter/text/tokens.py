@@ -1,0 +1,158 @@
+"""Tokens of normalized text, including the words a writer split to hide them.
+
+Besides ordinary words, `tokenize` yields the word formed by re-joining letters
+split by dots, dashes, asterisks, emoji or spaces ("S.o.l.e.i.m.a.n.i",
+"S o l e i m a n i"), and the parts of hashtags ("#QassemSoleimani",
+"#qasem_soleimani"). Each token knows its place in the sequence of word
+"atoms", so the matcher can ask whether a first name and a surname are near.
+"""
+
+from __future__ import annotations
+
+import itertools
+import unicodedata
+from dataclasses import dataclass
+
+from arbiter.text.alphabet import JOINERS
+from arbiter.text.normalize import Normalized
+
+HARD_SEPARATORS = frozenset(',;:?()[]{}"«»“”„،؛؟…<>\u3001\u3002')
+# Symbols that spell letters inside a word (leetspeak) but end it elsewhere.
+INNER_SYMBOLS = frozenset("$@|!€£")
+MIN_SPACED_LETTERS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A candidate word: its normalized text, normalized span and atom range."""
+
+    text: str
+    start: int
+    end: int
+    first_atom: int
+    last_atom: int
+    hashtag: bool = False
+    joined: bool = False  # formed by re-joining letters split by separators
+
+
+def _kind(text: str, i: int) -> str:
+    """word, joiner, separator or hash for the character at i of normalized text."""
+    ch = text[i]
+    if ch.isalnum():
+        return "word"
+    if ch == "#":
+        return "hash"
+    if ch.isspace() or ch in HARD_SEPARATORS:
+        return "separator"
+    if ch in INNER_SYMBOLS:
+        before = i > 0 and text[i - 1].isalnum()
+        after = i + 1 < len(text) and text[i + 1].isalnum()
+        if ch in "!|":
+            return "word" if before and after else "separator"
+        return "word" if after else "joiner"
+    if ch in JOINERS or unicodedata.category(ch)[0] in "SPM":
+        return "joiner"
+    return "separator"
+
+
+def tokenize(norm: Normalized) -> list[Token]:
+    """All candidate tokens of `norm`, in order of their first atom."""
+    text = norm.text
+    kinds = [_kind(text, i) for i in range(len(text))]
+    tokens: list[Token] = []
+    atom = 0
+    singles: list[Token] = []  # a run of one-letter chunks: "S o l e i m a n i"
+    i, n = 0, len(text)
+    while i < n:
+        if kinds[i] == "separator":
+            i += 1
+            continue
+        hashtag = kinds[i] == "hash"
+        if hashtag:
+            i += 1
+        start = i
+        while i < n and kinds[i] in ("word", "joiner"):
+            i += 1
+        parts = _parts(norm, kinds, start, i, hashtag)
+        if not parts:
+            continue
+        chunk_tokens, atom = _chunk_tokens(parts, atom, hashtag)
+        tokens.extend(chunk_tokens)
+        if len(parts) == 1 and len(parts[0][2]) == 1 and not hashtag:
+            singles.append(chunk_tokens[0])
+        else:
+            tokens.extend(_spaced_word(singles))
+            singles = []
+    tokens.extend(_spaced_word(singles))
+    tokens.sort(key=lambda t: (t.first_atom, t.last_atom))
+    return tokens
+
+
+def _parts(
+    norm: Normalized, kinds: list[str], start: int, end: int, hashtag: bool
+) -> list[tuple[int, int, str]]:
+    """Runs of word characters in [start, end); in hashtags also split at camelCase."""
+    parts: list[tuple[int, int, str]] = []
+    i = start
+    while i < end:
+        if kinds[i] != "word":
+            i += 1
+            continue
+        j = i
+        while j < end and kinds[j] == "word":
+            j += 1
+        cuts = _camel_cuts(norm, i, j) if hashtag else []
+        bounds = [i, *cuts, j]
+        for a, b in itertools.pairwise(bounds):
+            parts.append((a, b, norm.text[a:b]))
+        i = j
+    return parts
+
+
+def _camel_cuts(norm: Normalized, start: int, end: int) -> list[int]:
+    """Positions inside [start, end) where the original text turns from lower to upper case."""
+    cuts = []
+    original = norm.original
+    for k in range(start + 1, end):
+        prev, cur = original[norm.source[k - 1]], original[norm.source[k]]
+        if norm.source[k] != norm.source[k - 1] and prev.islower() and cur.isupper():
+            cuts.append(k)
+    return cuts
+
+
+def _chunk_tokens(
+    parts: list[tuple[int, int, str]], atom: int, hashtag: bool
+) -> tuple[list[Token], int]:
+    tokens = [
+        Token(text, a, b, atom + k, atom + k, hashtag=hashtag)
+        for k, (a, b, text) in enumerate(parts)
+    ]
+    if len(parts) > 1:
+        joined = "".join(p[2] for p in parts)
+        tokens.append(
+            Token(
+                joined,
+                parts[0][0],
+                parts[-1][1],
+                atom,
+                atom + len(parts) - 1,
+                hashtag=hashtag,
+                joined=True,
+            )
+        )
+    return tokens, atom + len(parts)
+
+
+def _spaced_word(singles: list[Token]) -> list[Token]:
+    if len(singles) < MIN_SPACED_LETTERS:
+        return []
+    return [
+        Token(
+            "".join(t.text for t in singles),
+            singles[0].start,
+            singles[-1].end,
+            singles[0].first_atom,
+            singles[-1].last_atom,
+            joined=True,
+        )
+    ]
