@@ -33,7 +33,7 @@ def _policy_or_exit(path: Path) -> Engine:
         return Engine(load_policy(path))
     except PolicyError as error:
         for problem in error.problems:
-            err.print(f"[red]error[/red] {problem}", highlight=False)
+            err.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -44,13 +44,14 @@ def check_policy(policy: Annotated[Path, typer.Argument(help="Policy YAML file."
         loaded = load_policy(policy)
     except PolicyError as error:
         for problem in error.problems:
-            err.print(f"[red]error[/red] {problem}", highlight=False)
+            err.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
         err.print(f"{len(error.problems)} problem(s); the policy was not loaded.")
         raise typer.Exit(2) from None
     out.print(
         f"[green]ok[/green] {policy}: policy '{loaded.id}' version {loaded.version}, "
         f"{len(loaded.entities)} entities, {len(loaded.rules)} rules",
         highlight=False,
+        soft_wrap=True,
     )
 
 

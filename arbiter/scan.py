@@ -164,10 +164,9 @@ def scan(
             errors.write(error.as_json() + b"\n")
 
     for outcomes in _decide_all(engine, chunks(), workers):
-        first_line = outcomes[0][0] if outcomes else 0
-        while skipped and skipped[0].line < first_line:
-            record(skipped.pop(0))
-        for _, output, error, action, rule in outcomes:
+        for number, output, error, action, rule in outcomes:
+            while skipped and skipped[0].line < number:
+                record(skipped.pop(0))
             if error is not None:
                 record(error)
                 continue

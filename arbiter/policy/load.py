@@ -58,7 +58,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     checker = _Checker(source)
     policy = checker.policy(node, text)
     if checker.problems or policy is None:
-        raise PolicyError(checker.problems)
+        raise PolicyError(sorted(checker.problems, key=lambda p: p.line))
     return policy
 
 

@@ -154,10 +154,34 @@ def entity_references(when: str) -> list[EntityCall]:
     return calls
 
 
+KNOWN_FIELDS = frozenset(
+    {
+        "id",
+        "text",
+        "lang",
+        "created_at",
+        "url",
+        "media",
+        "author",
+        "author.id",
+        "author.handle",
+        "author.country",
+    }
+)
+
+
 def post_fields(when: str) -> tuple[str, ...] | None:
     """Post fields a condition reads ("lang", "author.country"); None if it uses the whole post."""
     code = _STRING_LITERAL.sub("''", when)
-    fields = {m.group(1)[1:] for m in _POST_FIELD.finditer(code)}
+    fields = set()
+    for match in _POST_FIELD.finditer(code):
+        path = match.group(1)[1:].split(".")
+        if code[match.end() :].lstrip().startswith("("):
+            path = path[:-1]  # post.text.startsWith(...) reads post.text
+        dotted = ".".join(path)
+        if dotted not in KNOWN_FIELDS:
+            return None
+        fields.add(dotted)
     if len(_POST_WORD.findall(code)) != len(_POST_FIELD.findall(code)):
         return None  # post used as a value (post["text"], size(post)): no safe projection
     return tuple(sorted(fields))

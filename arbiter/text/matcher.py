@@ -20,7 +20,14 @@ from arbiter.policy.model import Entity
 from arbiter.text import alphabet
 from arbiter.text.names import NameIndex, Term, WordRef, strip_arabic_article
 from arbiter.text.normalize import Normalized, homoglyph_reading, normalize, unleet
-from arbiter.text.phonetic import arabic_key, deletions, latin_key, romanize, within_one_edit
+from arbiter.text.phonetic import (
+    arabic_key,
+    deletions,
+    latin_key,
+    romanize,
+    skeleton,
+    within_one_edit,
+)
 from arbiter.text.prefilter import Prefilter
 from arbiter.text.tokens import Token, tokenize
 
@@ -158,7 +165,9 @@ class TextMatcher:
                         if (ref, name_key) in seen or name_key == key:
                             continue
                         seen.add((ref, name_key))
-                        if within_one_edit(key, name_key):
+                        if within_one_edit(key, name_key) and self.index.terms[
+                            ref.term
+                        ].allows_typo_in(ref.position, skeleton(key) in self.index.skeletons(ref)):
                             hits.append(Hit(position, ref, flags | {"typo"}, True))
         return hits
 
@@ -404,7 +413,7 @@ def _sequences(
                 sequence.pop()
 
     for hit in positions.get(0, ()):
-        if hit.typo and (not allow_typo or n == 1):
+        if hit.typo and not allow_typo:
             continue
         extend([hit], int(hit.typo))
     return results

@@ -24,12 +24,14 @@ from arbiter.text.phonetic import (
     latin_key,
     latin_readings,
     romanize,
+    skeleton,
 )
 from arbiter.text.tokens import tokenize
 
 LATIN_ARTICLES = frozenset({"al", "el", "ul", "ol", "al'", "ad", "ar", "as", "at", "an", "az"})
 ARABIC_ARTICLE = "ال"
 TYPO_MIN_KEY = {"L": 5, "A": 4}
+MIN_TRIGGER = 3  # shorter consonant skeletons ("Haj": J) are too common to search for
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,15 @@ class Term:
     kind: str  # name | alias | context | hashtag
     text: str
     words: tuple[str, ...]
+    # Words distinctive enough to find a term by (consonant skeleton of 3 or more);
+    # a typo is allowed in a word only while another trigger word stays intact.
+    triggers: tuple[int, ...] = ()
+
+    def allows_typo_in(self, position: int, skeleton_kept: bool) -> bool:
+        """A typo needs another trigger word intact, or must leave the word's skeleton as it was."""
+        if len(self.words) < 2:
+            return False
+        return skeleton_kept or any(p != position for p in self.triggers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +79,10 @@ class NameIndex:
     own_words: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     word_forms: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
 
+    def skeletons(self, ref: WordRef) -> set[str]:
+        """Consonant skeletons of every form of a term's word."""
+        return {skeleton(k) for k in self.word_forms[(ref.term, ref.position)]}
+
     @classmethod
     def build(cls, entities: Iterable[Entity]) -> NameIndex:
         """Derive every key of every entity's terms."""
@@ -92,28 +107,29 @@ class NameIndex:
             ("hashtag", entity.hashtags),
         )
         for kind, texts in groups:
-            has_latin = any(_is_latin_term(t) for t in texts)
+            readings = not any(_is_latin_term(t) for t in texts)
             for text in texts:
-                words = (
-                    term_words(text.lstrip("#"))
-                    if kind != "hashtag"
-                    else ("".join(term_words(text.lstrip("#"), keep_articles=True)),)
-                )
+                words: tuple[str, ...]
+                if kind == "hashtag":
+                    words = ("".join(term_words(text.lstrip("#"), keep_articles=True)),)
+                else:
+                    words = term_words(text)
                 if not words or not words[0]:
                     continue
-                term = Term(len(self.terms), entity.id, kind, text, words)
+                forms = [word_keys(word, readings=readings) for word in words]
+                term = Term(len(self.terms), entity.id, kind, text, words, _triggers(kind, forms))
                 self.terms.append(term)
-                self._add_term(term, readings=not has_latin)
+                self._add_term(term, forms, readings)
 
-    def _add_term(self, term: Term, readings: bool) -> None:
-        for position, word in enumerate(term.words):
-            keys = word_keys(word, readings=readings)
+    def _add_term(self, term: Term, forms: list[set[str]], readings: bool) -> None:
+        for position, (word, keys) in enumerate(zip(term.words, forms, strict=True)):
             self.word_forms[(term.id, position)] = tuple(sorted(keys))
             ref = WordRef(term.id, position)
             for key in keys:
                 self.exact.setdefault(key, []).append(ref)
             if term.kind in ("name", "alias"):
                 self.own_words[term.entity].update(keys)
+            if term.kind in ("name", "alias") and len(term.words) > 1:
                 for key in word_keys(word, readings=False, projections=False):
                     if len(key) - 1 >= TYPO_MIN_KEY[key[0]]:
                         for variant in deletions(key) | {key}:
@@ -127,6 +143,22 @@ class NameIndex:
                     ref = WordRef(term.id, first, last)
                     for key in word_keys(joined, readings=readings):
                         self.joined.setdefault(key, []).append(ref)
+
+
+def _triggers(kind: str, forms: list[set[str]]) -> tuple[int, ...]:
+    """The words a match cannot do without: the surname and the most distinctive other word."""
+    if kind == "context":
+        return ()
+    strength = [min((len(skeleton(k)) for k in keys), default=0) for keys in forms]
+    if len(forms) == 1:
+        return (0,)
+    anchors = [p for p in range(len(forms)) if strength[p] >= MIN_TRIGGER]
+    chosen = [len(forms) - 1] if kind == "name" else []
+    ranked = sorted((p for p in anchors if p not in chosen), key=lambda p: (-strength[p], -p))
+    chosen += ranked[: 2 - len(chosen)]
+    if not chosen:
+        chosen = [max(range(len(forms)), key=lambda p: strength[p])]
+    return tuple(sorted(chosen))
 
 
 def _is_latin_term(text: str) -> bool:

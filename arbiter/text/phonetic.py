@@ -60,6 +60,47 @@ _SINGLE = {
 }
 
 
+# How each key symbol reads in the prefilter's consonant skeleton; vowels,
+# h and y vanish. prefilter._surface_class must read text the same way.
+SKELETON = {
+    "K": "K",
+    "G": "K",
+    "X": "K",
+    "C": "K",
+    "S": "S",
+    "Š": "S",
+    "Ž": "S",
+    "J": "J",
+    "T": "T",
+    "D": "D",
+    "P": "F",
+    "F": "F",
+    "B": "B",
+    "V": "V",
+    "O": "V",
+    "L": "L",
+    "M": "M",
+    "N": "N",
+    "R": "R",
+}
+SKELETON_LETTERS = "KSJTDFBVLMNR"
+
+
+def skeleton(key: str) -> str:
+    """The consonant skeleton of a prefixed key ("LSoLeMeNe" -> "SLMN")."""
+    return squeeze("".join(SKELETON.get(symbol, "") for symbol in key[1:]))
+
+
+def squeeze(text: str) -> str:
+    """Collapse runs of one letter ("KSSM" -> "KSM")."""
+    out: list[str] = []
+    for ch in text:
+        if out and out[-1] == ch:
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
 def romanize(word: str) -> str:
     """A Latin spelling of a Cyrillic, Greek or special-Latin word (other letters kept)."""
     return "".join(

@@ -27,32 +27,9 @@ from typing import Any
 import ahocorasick
 
 from arbiter.text import alphabet
-from arbiter.text.names import NameIndex, Term
+from arbiter.text.names import NameIndex
+from arbiter.text.phonetic import SKELETON, SKELETON_LETTERS, skeleton, squeeze
 
-# How each key symbol reads in the prefilter's consonant skeleton; vowels,
-# h and y vanish. Must agree with _surface_class below.
-SKELETON = {
-    "K": "K",
-    "G": "K",
-    "X": "K",
-    "C": "K",
-    "S": "S",
-    "Š": "S",
-    "Ž": "S",
-    "J": "J",
-    "T": "T",
-    "D": "D",
-    "P": "F",
-    "F": "F",
-    "B": "B",
-    "V": "V",
-    "O": "V",
-    "L": "L",
-    "M": "M",
-    "N": "N",
-    "R": "R",
-}
-SKELETON_LETTERS = "KSJTDFBVLMNR"
 _LATIN_CLASS = {
     "q": "K",
     "k": "K",
@@ -81,20 +58,6 @@ _SPLIT_A, _SPLIT_B = "\x01", "\x02"  # placeholders for letters that read as two
 _TWO_CONSONANTS = {_SPLIT_A: "TS", _SPLIT_B: "FS"}
 
 
-def skeleton(key: str) -> str:
-    """The consonant skeleton of a prefixed key ("LSoLeMeNe" -> "SLMN")."""
-    return _squeeze("".join(SKELETON.get(symbol, "") for symbol in key[1:]))
-
-
-def _squeeze(text: str) -> str:
-    out: list[str] = []
-    for ch in text:
-        if out and out[-1] == ch:
-            continue
-        out.append(ch)
-    return "".join(out)
-
-
 def _surface_class(ch: str, reading: str = "plain") -> str:
     """The skeleton letters of one folded character: "" deletes it, " " ends a word.
 
@@ -119,7 +82,7 @@ def _surface_class(ch: str, reading: str = "plain") -> str:
     roman = alphabet.CYRILLIC_LATIN.get(ch) or alphabet.GREEK_LATIN.get(ch)
     if roman is None:
         roman = alphabet.LATIN_SPECIAL.get(ch, "")
-    classes = _squeeze("".join(_LATIN_CLASS.get(c, "") for c in roman.replace("h", "")))
+    classes = squeeze("".join(_LATIN_CLASS.get(c, "") for c in roman.replace("h", "")))
     if len(classes) > 1:
         return _SPLIT_A if classes == "TS" else _SPLIT_B
     return classes
@@ -201,7 +164,7 @@ def _tables() -> _Tables:
         + seps
         + b"|$)"
     )
-    ambiguous = re.compile(letters + b"[1|!]|[1|!]" + letters)
+    ambiguous = re.compile(letters + b"[|!]" + letters + b"|" + letters + b"1|1" + letters)
     cyrillic_or_greek = re.compile(
         _byte_class(
             b
@@ -240,7 +203,7 @@ class Prefilter:
         for term in index.terms:
             if term.kind == "context":
                 continue
-            for position in _trigger_words(term, index):
+            for position in term.triggers:
                 skeletons = {skeleton(k) for k in index.word_forms[(term.id, position)]}
                 if "" in skeletons:
                     always = True
@@ -289,21 +252,6 @@ class Prefilter:
                 for _ in iterate(self._skeleton(encoded, table)):
                     return True
         return False
-
-
-def _trigger_words(term: Term, index: NameIndex) -> list[int]:
-    """Words of a term whose presence a match requires: the surname and the most telling other."""
-    positions = list(range(len(term.words)))
-    if len(positions) <= 1:
-        return positions
-
-    def strength(position: int) -> int:
-        return min(len(skeleton(k)) for k in index.word_forms[(term.id, position)])
-
-    chosen = [positions[-1]] if term.kind == "name" else []
-    rest = sorted((p for p in positions if p not in chosen), key=strength, reverse=True)
-    chosen += rest[: 2 - len(chosen)]
-    return chosen
 
 
 def _word_patterns(skeletons: set[str]) -> set[str]:

@@ -78,11 +78,18 @@ def tokenize(norm: Normalized) -> list[Token]:
             continue
         chunk_tokens, atom = _chunk_tokens(parts, atom, hashtag)
         tokens.extend(chunk_tokens)
-        if len(parts) == 1 and len(parts[0][2]) == 1 and not hashtag:
-            singles.append(chunk_tokens[0])
-        else:
+        # One-letter words continue a spaced-out word: "al-M u h a n d i s".
+        if hashtag:
             tokens.extend(_spaced_word(singles))
             singles = []
+        elif len(parts) == 1 and len(parts[0][2]) == 1:
+            singles.append(chunk_tokens[0])
+        else:
+            if len(parts[0][2]) == 1:
+                singles.append(chunk_tokens[0])
+            tokens.extend(_spaced_word(singles))
+            last = chunk_tokens[len(parts) - 1]
+            singles = [last] if len(last.text) == 1 else []
     tokens.extend(_spaced_word(singles))
     tokens.sort(key=lambda t: (t.first_atom, t.last_atom))
     return tokens
