@@ -86,19 +86,17 @@ def _skip_rest_of_line(stream: IO[bytes]) -> int:
             return skipped
 
 
-def decide_line(engine: Engine, number: int, raw: bytes, decided_at: str) -> Outcome:
-    """Decide one JSONL line; a line that cannot be read gives a LineError instead."""
+def read_post(number: int, raw: bytes) -> Post | LineError:
+    """The post on one JSONL line, or why there is none."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        return number, None, LineError(number, _json_problem(raw, error)), None, None
+        return LineError(number, _json_problem(raw, error))
     try:
-        post = Post.from_dict(data)
+        return Post.from_dict(data)
     except PostError as error:
         post_id = data.get("id") if isinstance(data, dict) else None
-        return number, None, LineError(number, str(error), _as_id(post_id)), None, None
-    decision = engine.evaluate(post, decided_at)
-    return number, orjson.dumps(decision.as_dict()), None, decision.action, decision.rule
+        return LineError(number, str(error), _as_id(post_id))
 
 
 def _json_problem(raw: bytes, error: orjson.JSONDecodeError) -> str:
@@ -114,8 +112,20 @@ def _as_id(value: Any) -> str | None:
 
 
 def decide_chunk(engine: Engine, lines: list[Line]) -> list[Outcome]:
-    decided_at = utc_now()
-    return [decide_line(engine, number, raw, decided_at) for number, raw in lines]
+    """Decide a chunk of lines in one batch; outcomes keep the lines' order."""
+    read = [(number, read_post(number, raw)) for number, raw in lines]
+    posts = [post for _, post in read if isinstance(post, Post)]
+    decisions = iter(engine.evaluate_many(posts, utc_now()))
+    outcomes: list[Outcome] = []
+    for number, post in read:
+        if isinstance(post, LineError):
+            outcomes.append((number, None, post, None, None))
+            continue
+        decision = next(decisions)
+        outcomes.append(
+            (number, orjson.dumps(decision.as_dict()), None, decision.action, decision.rule)
+        )
+    return outcomes
 
 
 _worker_engine: Engine | None = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from arbiter.model import Match
 from arbiter.policy.model import Entity
@@ -32,6 +33,7 @@ from arbiter.text.prefilter import Prefilter
 from arbiter.text.tokens import Token, tokenize
 
 MAX_GAP = 2  # words allowed between the words of a name
+LOOKUP_CACHE = 1 << 16
 SCORES = {
     "exact": 1.0,
     "script_variant": 0.98,
@@ -95,6 +97,7 @@ class TextMatcher:
         self.index = NameIndex.build(entities)
         self.prefilter = Prefilter.build(self.index)
         self._stopwords = alphabet.stopwords()
+        self._lookups: dict[str, tuple[tuple[WordRef, bool, bool], ...]] = {}
 
     def find(self, text: str, signal: str = "text") -> list[Match]:
         """All matches in `text`; most texts are ruled out by the prefilter in microseconds."""
@@ -108,7 +111,7 @@ class TextMatcher:
         tokens = tokenize(norm)
         if not tokens:
             return []
-        readings = [self._readings(token, norm) for token in tokens]
+        readings = [self._readings(token) for token in tokens]
         hits = self._hits(readings)
         context = self._entities_in_context(tokens, hits)
         matches: list[Match] = []
@@ -117,59 +120,51 @@ class TextMatcher:
 
     # -- readings: what a token could be read as ---------------------------------------
 
-    def _readings(self, token: Token, norm: Normalized) -> list[tuple[str, frozenset[str]]]:
-        word = token.text
-        base = _disguise_flags(token, norm)
+    def _readings(self, token: Token) -> list[tuple[str, frozenset[str]]]:
+        structure = set()
         if token.joined and not token.hashtag:
-            base |= {"spacing"}
+            structure.add("spacing")
         if token.hashtag:
-            base |= {"hashtag"}
-        scripts = {alphabet.script_of(ch) for ch in word if ch.isalpha()}
-        out: list[tuple[str, frozenset[str]]] = []
-        if "arabic" in scripts:
-            for form in _arabic_forms(word):
-                key = arabic_key(form)
-                if key:
-                    out.append(("A" + key, base))
-            return out
-        if not scripts or scripts == {"other"}:
-            return out
-        latin = romanize(word)
-        key = latin_key(latin)
-        if key:
-            out.append(("L" + key, base))
-        if "х" in word:  # Russian writes both Arabic h and kh as х
-            out.append(("L" + latin_key(romanize(word.replace("х", "һ"))), base))
-        for reading in unleet(latin):
-            out.append(("L" + latin_key(reading), base | {"leetspeak"}))
-        if scripts & {"cyrillic", "greek"}:
-            looks_like = homoglyph_reading(word)
-            if looks_like:
-                out.append(("L" + latin_key(looks_like), base | {"homoglyph"}))
-        return out
+            structure.add("hashtag")
+        return [(key, frozenset(structure | flag)) for key, flag in word_readings(token.text)]
 
     def _hits(self, readings: list[list[tuple[str, frozenset[str]]]]) -> list[Hit]:
-        exact, fuzzy, joined = self.index.exact, self.index.fuzzy, self.index.joined
         hits: list[Hit] = []
         for position, token_readings in enumerate(readings):
             for key, flags in token_readings:
-                for ref in exact.get(key, ()):
-                    hits.append(Hit(position, ref, flags, False))
-                for ref in joined.get(key, ()):
-                    hits.append(Hit(position, ref, flags - {"spacing"}, False))
-                if len(key) - 1 < 4:
-                    continue
-                seen: set[tuple[WordRef, str]] = set()
-                for variant in deletions(key) | {key}:
-                    for ref, name_key in fuzzy.get(variant, ()):
-                        if (ref, name_key) in seen or name_key == key:
-                            continue
-                        seen.add((ref, name_key))
-                        if within_one_edit(key, name_key) and self.index.terms[
-                            ref.term
-                        ].allows_typo_in(ref.position, skeleton(key) in self.index.skeletons(ref)):
-                            hits.append(Hit(position, ref, flags | {"typo"}, True))
+                for ref, typo, joined in self._lookup(key):
+                    if joined:
+                        hits.append(Hit(position, ref, flags - {"spacing"}, False))
+                    elif typo:
+                        hits.append(Hit(position, ref, flags | {"typo"}, True))
+                    else:
+                        hits.append(Hit(position, ref, flags, False))
         return hits
+
+    def _lookup(self, key: str) -> tuple[tuple[WordRef, bool, bool], ...]:
+        """Every term word a key reads as: (ref, by a typo, written together); cached per key."""
+        cached = self._lookups.get(key)
+        if cached is not None:
+            return cached
+        index = self.index
+        found = [(ref, False, False) for ref in index.exact.get(key, ())]
+        found += [(ref, False, True) for ref in index.joined.get(key, ())]
+        if len(key) - 1 >= 4:
+            seen: set[tuple[WordRef, str]] = set()
+            for variant in deletions(key) | {key}:
+                for ref, name_key in index.fuzzy.get(variant, ()):
+                    if (ref, name_key) in seen or name_key == key:
+                        continue
+                    seen.add((ref, name_key))
+                    kept = skeleton(key) in index.skeletons(ref)
+                    if within_one_edit(key, name_key) and index.terms[ref.term].allows_typo_in(
+                        ref.position, kept
+                    ):
+                        found.append((ref, True, False))
+        if len(self._lookups) >= LOOKUP_CACHE:
+            self._lookups.clear()
+        result = self._lookups[key] = tuple(found)
+        return result
 
     # -- assembling terms from hits -----------------------------------------------------
 
@@ -288,7 +283,7 @@ class TextMatcher:
             start -= 1
         flags: set[str] = set()
         for hit in sequence:
-            flags |= hit.flags
+            flags |= hit.flags | _disguise_flags(tokens[hit.token], norm)
             written = "".join(term.words[hit.ref.position : hit.ref.end + 1])
             if not hit.typo and _plain_word(tokens[hit.token].text) != written:
                 flags.add("transliteration")
@@ -308,6 +303,31 @@ class TextMatcher:
             via=via,
             score=round(score, 3),
         )
+
+
+@lru_cache(maxsize=1 << 16)
+def word_readings(word: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Every prefixed key a normalized word could be read as, with the disguise it implies."""
+    scripts = {alphabet.script_of(ch) for ch in word if ch.isalpha()}
+    plain: frozenset[str] = frozenset()
+    if "arabic" in scripts:
+        keys = (arabic_key(form) for form in _arabic_forms(word))
+        return tuple(("A" + key, plain) for key in keys if key)
+    if not scripts or scripts == {"other"}:
+        return ()
+    latin = romanize(word)
+    out = [("L" + latin_key(latin), plain)]
+    if "х" in word:  # Russian writes both Arabic h and kh as х
+        out.append(("L" + latin_key(romanize(word.replace("х", "һ"))), plain))
+    out += [("L" + latin_key(reading), LEETSPEAK) for reading in unleet(latin)]
+    if scripts & {"cyrillic", "greek"}:
+        looks_like = homoglyph_reading(word)
+        if looks_like:
+            out.append(("L" + latin_key(looks_like), HOMOGLYPH))
+    return tuple((key, flags) for key, flags in out if len(key) > 1)
+
+
+LEETSPEAK, HOMOGLYPH = frozenset({"leetspeak"}), frozenset({"homoglyph"})
 
 
 def _plain_word(word: str) -> str:

@@ -20,15 +20,17 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import ahocorasick
+import numpy as np
 
 from arbiter.text import alphabet
 from arbiter.text.names import NameIndex
-from arbiter.text.phonetic import SKELETON, SKELETON_LETTERS, skeleton, squeeze
+from arbiter.text.phonetic import SKELETON, skeleton, squeeze
 
 _LATIN_CLASS = {
     "q": "K",
@@ -102,7 +104,7 @@ def _alphabet() -> str:
     extra = [
         c for c in extra if not c.isascii() and unicodedata.normalize("NFKD", c).casefold() == c
     ]
-    kept = {i for i in range(0x20, 0x7F)} | {0x09, 0x0A, 0x0D}
+    kept = {i for i in range(0x20, 0x7F)} | {0x00, 0x09, 0x0A, 0x0D}  # NUL separates posts
     free = [i for i in range(256) if i not in kept]
     if len(extra) > len(free):
         raise RuntimeError(f"prefilter alphabet needs {len(extra)} bytes, {len(free)} are free")
@@ -114,20 +116,13 @@ def _alphabet() -> str:
     return "".join(chars)
 
 
-@dataclass(frozen=True)
-class _Tables:
-    encoding: Any
-    plain: tuple[bytes, bytes]  # (translation table, bytes to delete)
-    alternates: tuple[tuple[bytes, bytes], ...]  # other readings, for Cyrillic and Greek text
-    cyrillic_or_greek: re.Pattern[bytes]
-    spaced: re.Pattern[bytes]
-    ambiguous: re.Pattern[bytes]
-
-
-def _translation(chars: str, reading: str) -> tuple[bytes, bytes]:
+def _translation(chars: str, classify: Callable[[str], str]) -> tuple[bytes, bytes]:
+    """A bytes.translate table and deletion set from a per-character classification."""
     table, deleted = bytearray(range(256)), bytearray()
     for byte, ch in enumerate(chars):
-        cls = _surface_class(_fold(ch), reading)
+        if byte == 0:
+            continue  # the post separator survives every translation
+        cls = classify(_fold_char(ch))
         if cls:
             table[byte] = ord(cls)
         else:
@@ -135,7 +130,7 @@ def _translation(chars: str, reading: str) -> tuple[bytes, bytes]:
     return bytes(table), bytes(deleted)
 
 
-def _fold(ch: str) -> str:
+def _fold_char(ch: str) -> str:
     return alphabet.ARABIC_VARIANTS.get(ch, ch.lower() if ch.isascii() else ch)
 
 
@@ -143,42 +138,64 @@ def _byte_class(byte_values: Iterable[int]) -> bytes:
     return b"[" + b"".join(re.escape(bytes([b])) for b in byte_values) + b"]"
 
 
+def _word_shape(ch: str) -> str:
+    """For finding one-letter words: word characters are "a", separators " ", others vanish."""
+    if ch.isalnum() or ch in "|!":
+        return "a"
+    return " " if _surface_class(ch) == " " else ""
+
+
+def _leet_shape(ch: str) -> str:
+    """For finding 1, | and ! beside a letter: "x" beside "a"."""
+    if ch in "1|!":
+        return "x"
+    return "a" if ch.isalpha() else "o"
+
+
+def _script_shape(ch: str) -> str:
+    return "c" if ch in alphabet.CYRILLIC_LATIN or ch in alphabet.GREEK_LATIN else ""
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """The byte tables of the prefilter, built once from the alphabet module's tables."""
+
+    encoding: Any
+    plain: tuple[bytes, bytes]  # (translation table, bytes to delete)
+    alternates: tuple[tuple[bytes, bytes], ...]  # other readings, for Cyrillic and Greek text
+    word_shape: tuple[bytes, bytes]
+    leet_shape: tuple[bytes, bytes]
+    script_shape: tuple[bytes, bytes]
+    spaced: re.Pattern[bytes]  # three or more one-letter words in a row: "S o l e i"
+    ambiguous: re.Pattern[bytes]  # "So1eimani", "Soleiman1", "Sole|mani"
+
+
 def _tables() -> _Tables:
     chars = _alphabet()
-    letter_values = [b for b, ch in enumerate(chars) if ch.isalnum()]
-    separator_values = [b for b, ch in enumerate(chars) if _surface_class(_fold(ch)) == " "]
-    letters, seps = _byte_class(letter_values), _byte_class(separator_values)
+    letters = _byte_class(b for b, ch in enumerate(chars) if ch.isalnum())
+    alpha = _byte_class(b for b, ch in enumerate(chars) if ch.isalpha())
+    seps = _byte_class(
+        [0] + [b for b, ch in enumerate(chars) if _surface_class(_fold_char(ch)) == " "]
+    )
     other = b"[^" + letters[1:-1] + seps[1:-1] + b"]"
     single = other + b"*" + letters + other + b"*"
-    # Three or more one-letter words in a row: "S o l e i m a n i".
-    spaced = re.compile(
-        b"(?:^|"
-        + seps
-        + b")"
-        + single
-        + b"(?:"
-        + seps
-        + b"+"
-        + single
-        + b"){2,}(?:"
-        + seps
-        + b"|$)"
-    )
-    ambiguous = re.compile(letters + b"[|!]" + letters + b"|" + letters + b"1|1" + letters)
-    cyrillic_or_greek = re.compile(
-        _byte_class(
-            b
-            for b, ch in enumerate(chars)
-            if ch in alphabet.CYRILLIC_LATIN or ch in alphabet.GREEK_LATIN
-        )
+    spaced = re.compile(b"(?:^|%s)%s(?:%s+%s){2,}(?:%s|$)" % (seps, single, seps, single, seps))
+    ambiguous = re.compile(
+        b"%s[1|!]%s|%s%s1(?!%s)|(?<!%s)1%s%s"
+        % (alpha, alpha, alpha, alpha, letters, letters, alpha, alpha)
     )
     return _Tables(
-        codecs.charmap_build(chars),
-        _translation(chars, "plain"),
-        (_translation(chars, "lookalike"), _translation(chars, "cyrillic")),
-        cyrillic_or_greek,
-        spaced,
-        ambiguous,
+        encoding=codecs.charmap_build(chars),
+        plain=_translation(chars, _surface_class),
+        alternates=(
+            _translation(chars, lambda ch: _surface_class(ch, "lookalike")),
+            _translation(chars, lambda ch: _surface_class(ch, "cyrillic")),
+        ),
+        word_shape=_translation(chars, _word_shape),
+        leet_shape=_translation(chars, _leet_shape),
+        script_shape=_translation(chars, _script_shape),
+        spaced=spaced,
+        ambiguous=ambiguous,
     )
 
 
@@ -213,45 +230,115 @@ class Prefilter:
         return cls(patterns, always=always)
 
     def skeletons(self, text: str) -> list[str]:
-        """The consonant skeletons of `text` that the automaton searches (two if look-alikes)."""
-        t = self.tables
-        folded = text if text.isascii() else unicodedata.normalize("NFKD", text).casefold()
-        encoded = codecs.charmap_encode(folded, "ignore", t.encoding)[0]
-        out = [self._skeleton(encoded, t.plain)]
-        if not text.isascii() and t.cyrillic_or_greek.search(encoded):
-            out += [self._skeleton(encoded, table) for table in t.alternates]
-        return out
-
-    def _skeleton(self, encoded: bytes, table: tuple[bytes, bytes]) -> str:
-        squeezed = encoded.translate(*table)
-        for placeholder, letters in _TWO_CONSONANTS.items():
-            if placeholder.encode() in squeezed:
-                squeezed = squeezed.replace(placeholder.encode(), letters.encode())
-        for letter in SKELETON_LETTERS + " ":
-            double = (letter * 2).encode()
-            while double in squeezed:
-                squeezed = squeezed.replace(double, double[:1])
-        return " " + squeezed.decode("latin-1") + " "
+        """The consonant skeletons of `text` that the automaton searches (three if Cyrillic)."""
+        encoded = self._encode([text])
+        tables = (self.tables.plain, *self.tables.alternates)
+        return [_squeeze_bytes(_translate(encoded, t)).decode("latin-1") for t in tables]
 
     def may_match(self, text: str) -> bool:
         """False only if no entity can be mentioned in `text`."""
-        if self.always:
-            return True
+        return self.may_match_many([text])[0]
+
+    def may_match_many(self, texts: Sequence[str]) -> list[bool]:
+        """may_match for each text, computed for the whole batch at once."""
+        if self.always or not texts:
+            return [True] * len(texts)
         t = self.tables
-        folded = text if text.isascii() else unicodedata.normalize("NFKD", text).casefold()
-        encoded = codecs.charmap_encode(folded, "ignore", t.encoding)[0]
-        if (b"1" in encoded or b"|" in encoded or b"!" in encoded) and t.ambiguous.search(encoded):
-            return True
-        if t.spaced.search(encoded):
-            return True
-        iterate = self._automaton.iter
-        for _ in iterate(self._skeleton(encoded, t.plain)):
-            return True
-        if not text.isascii() and t.cyrillic_or_greek.search(encoded):
+        encoded = self._encode(texts)
+        starts = _post_starts(encoded)
+        result = [False] * len(texts)
+        self._search(_translate(encoded, t.plain), result)
+        # Texts the skeletons cannot judge go to the matcher unconditionally.
+        for index in self._posts_with_one_letter_words(encoded):
+            result[index] = result[index] or bool(t.spaced.search(_post(encoded, starts, index)))
+        leet = encoded.translate(*t.leet_shape)
+        for index in _posts_containing(leet, (b"ax", b"xa")):
+            result[index] = result[index] or bool(t.ambiguous.search(_post(encoded, starts, index)))
+        for index in _posts_containing(encoded.translate(*t.script_shape), (b"c",)):
+            one = _post(encoded, starts, index)
             for table in t.alternates:
-                for _ in iterate(self._skeleton(encoded, table)):
-                    return True
-        return False
+                if not result[index]:
+                    single = [False]
+                    self._search(_translate(one, table), single)
+                    result[index] = single[0]
+        return result
+
+    def _posts_with_one_letter_words(self, encoded: bytes) -> set[int]:
+        """Posts with two one-letter words in a row, the start of a spaced-out word."""
+        shape = np.frombuffer(encoded.translate(*self.tables.word_shape), dtype=np.uint8)
+        if shape.size < 2:
+            return set()
+        keep = np.ones(shape.size, dtype=bool)
+        keep[1:] = ~((shape[1:] == 32) & (shape[:-1] == 32))  # squeeze runs of spaces
+        return _posts_containing(shape[keep].tobytes(), (b" a a ",))
+
+    def _encode(self, texts: Sequence[str]) -> bytes:
+        """Texts folded (NFKD, casefold) and charmap-encoded, separated by POST_BREAK."""
+        joined = POST_BREAK + POST_BREAK.join(_fold(x) for x in texts) + " "
+        return codecs.charmap_encode(joined, "ignore", self.tables.encoding)[0]
+
+    def _search(self, skeleton_bytes: bytes, result: list[bool]) -> None:
+        """Mark the posts whose squeezed skeleton contains a pattern."""
+        squeezed = _squeeze_bytes(skeleton_bytes)
+        starts = _post_starts(squeezed)
+        for end, _ in self._automaton.iter(squeezed.decode("latin-1")):
+            result[bisect_right(starts, end) - 1] = True
+
+
+POST_BREAK = " \x00 "
+
+
+def _fold(text: str) -> str:
+    """NFKD and casefold (lower case for ASCII is left to the byte tables); no NULs."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text).casefold()
+    return text.replace("\x00", " ") if "\x00" in text else text
+
+
+def _post_starts(encoded: bytes) -> list[int]:
+    """Index of each post's NUL marker in a batch."""
+    starts: list[int] = np.flatnonzero(np.frombuffer(encoded, dtype=np.uint8) == 0).tolist()
+    return starts
+
+
+def _post(encoded: bytes, starts: list[int], index: int) -> bytes:
+    end = starts[index + 1] if index + 1 < len(starts) else len(encoded)
+    return encoded[starts[index] : end]
+
+
+def _posts_containing(shape: bytes, needles: tuple[bytes, ...]) -> set[int]:
+    """Indexes of the posts of a NUL-separated batch in which any needle occurs."""
+    found: set[int] = set()
+    starts: list[int] | None = None
+    for needle in needles:
+        at = shape.find(needle)
+        while at != -1:
+            if starts is None:
+                starts = _post_starts(shape)
+            index = bisect_right(starts, at) - 1
+            found.add(index)
+            next_post = starts[index + 1] if index + 1 < len(starts) else len(shape)
+            at = shape.find(needle, next_post)
+    return found
+
+
+def _translate(encoded: bytes, table: tuple[bytes, bytes]) -> bytes:
+    skeleton_bytes = encoded.translate(*table)
+    for placeholder, letters in _TWO_CONSONANTS.items():
+        if placeholder.encode() in skeleton_bytes:
+            skeleton_bytes = skeleton_bytes.replace(placeholder.encode(), letters.encode())
+    return skeleton_bytes
+
+
+def _squeeze_bytes(data: bytes) -> bytes:
+    """Collapse runs of one byte, vectorized: "KSSM" -> "KSM"."""
+    array = np.frombuffer(data, dtype=np.uint8)
+    if array.size < 2:
+        return data
+    keep = np.empty(array.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(array[1:], array[:-1], out=keep[1:])
+    return array[keep].tobytes()
 
 
 def _word_patterns(skeletons: set[str]) -> set[str]:
