@@ -32,6 +32,9 @@ class Author:
     country: str = ""
 
 
+NO_AUTHOR = Author()
+
+
 @dataclass(frozen=True, slots=True)
 class Media:
     id: str
@@ -55,31 +58,25 @@ class Post:
     @classmethod
     def from_dict(cls, data: Any) -> Post:
         """Build a post from decoded JSON, or raise PostError saying what is wrong."""
-        if not isinstance(data, dict):
-            raise PostError(f"a post must be a JSON object, not {type(data).__name__}")
+        if type(data) is not dict:
+            raise PostError(f"a post must be a JSON object, not {_json_type(data)}")
         post_id = data.get("id")
-        if isinstance(post_id, int) and not isinstance(post_id, bool):
+        if type(post_id) is not str:
+            if type(post_id) is not int:
+                raise PostError("the post has no id")
             post_id = str(post_id)
-        if not isinstance(post_id, str) or not post_id:
+        if not post_id:
             raise PostError("the post has no id")
-        author = data.get("author") or {}
-        if not isinstance(author, dict):
-            raise PostError("author must be an object")
-        media = data.get("media") or []
-        if not isinstance(media, list):
-            raise PostError("media must be a list")
+        author = data.get("author")
+        media = data.get("media")
         return cls(
             id=post_id,
             text=_string(data, "text"),
             lang=_string(data, "lang"),
             created_at=_string(data, "created_at"),
-            author=Author(
-                id=_string(author, "id"),
-                handle=_string(author, "handle"),
-                country=_string(author, "country"),
-            ),
+            author=_author(author) if author else NO_AUTHOR,
             url=_string(data, "url"),
-            media=tuple(_media(m, i) for i, m in enumerate(media)),
+            media=tuple(_media(m, i) for i, m in enumerate(_list(media))) if media else (),
         )
 
     def as_cel(self) -> dict[str, Any]:
@@ -101,13 +98,32 @@ class Post:
 
 def _string(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
+    if type(value) is str:
+        return value
     if value is None:
         return ""
-    if isinstance(value, str):
-        return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     raise PostError(f"{key} must be a string")
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}
+    return names.get(type(value), "null" if value is None else type(value).__name__)
+
+
+def _author(value: Any) -> Author:
+    if type(value) is not dict:
+        raise PostError("author must be an object")
+    return Author(
+        id=_string(value, "id"), handle=_string(value, "handle"), country=_string(value, "country")
+    )
+
+
+def _list(value: Any) -> list[Any]:
+    if type(value) is not list:
+        raise PostError("media must be a list")
+    return value
 
 
 def _media(item: Any, index: int) -> Media:

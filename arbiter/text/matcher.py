@@ -81,6 +81,19 @@ COMPAT_TAGS = ("<font>", "<wide>", "<narrow>", "<circle>", "<square>", "<super>"
 
 
 @dataclass(frozen=True, slots=True)
+class _Text:
+    """One text as the matcher sees it: normalized, tokenized, each token's readings."""
+
+    norm: Normalized
+    tokens: list[Token]
+    readings: list[list[tuple[str, frozenset[str]]]]
+    plain_at: dict[int, int]  # atom -> index of the plain (not re-joined) token there
+
+    def keys(self, index: int) -> set[str]:
+        return {key for key, _ in self.readings[index]}
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     """A token that reads as one word of a term."""
 
@@ -111,12 +124,15 @@ class TextMatcher:
         tokens = tokenize(norm)
         if not tokens:
             return []
-        readings = [self._readings(token) for token in tokens]
-        hits = self._hits(readings)
-        context = self._entities_in_context(tokens, hits)
-        matches: list[Match] = []
-        matches += self._terms(tokens, readings, hits, context, norm, signal)
-        return _best_per_span(matches)
+        seen = _Text(
+            norm,
+            tokens,
+            [self._readings(token) for token in tokens],
+            {t.first_atom: i for i, t in enumerate(tokens) if not t.joined},
+        )
+        hits = self._hits(seen.readings)
+        context = self._entities_in_context(seen, hits)
+        return _best_per_span(self._terms(seen, hits, context, signal))
 
     # -- readings: what a token could be read as ---------------------------------------
 
@@ -168,25 +184,17 @@ class TextMatcher:
 
     # -- assembling terms from hits -----------------------------------------------------
 
-    def _entities_in_context(self, tokens: list[Token], hits: list[Hit]) -> set[str]:
+    def _entities_in_context(self, seen: _Text, hits: list[Hit]) -> set[str]:
         by_term = _group(hits, self.index.terms, kinds=("context",))
         found = set()
         for term_id, positions in by_term.items():
             term = self.index.terms[term_id]
-            if _sequences(term, positions, tokens, allow_typo=False):
+            if _sequences(term, positions, seen.tokens, allow_typo=False):
                 found.add(term.entity)
         return found
 
-    def _terms(
-        self,
-        tokens: list[Token],
-        readings: list[list[tuple[str, frozenset[str]]]],
-        hits: list[Hit],
-        context: set[str],
-        norm: Normalized,
-        signal: str,
-    ) -> list[Match]:
-        terms = self.index.terms
+    def _terms(self, seen: _Text, hits: list[Hit], context: set[str], signal: str) -> list[Match]:
+        terms, tokens = self.index.terms, seen.tokens
         matches: list[Match] = []
         by_term = _group(hits, terms, kinds=("name", "alias", "hashtag"))
         full_name_tokens: dict[str, set[int]] = defaultdict(set)
@@ -195,16 +203,14 @@ class TextMatcher:
             if term.kind == "hashtag":
                 for hit in positions.get(0, ()):
                     if tokens[hit.token].hashtag and not hit.typo:
-                        matches.append(self._match(term, [hit], tokens, norm, "hashtag"))
+                        matches.append(self._match(term, [hit], seen, "hashtag"))
                 continue
             for sequence in _sequences(term, positions, tokens, allow_typo=True):
-                if term.kind == "alias" and self._names_someone_else(
-                    term, sequence[-1], tokens, readings, norm
-                ):
+                if term.kind == "alias" and self._names_someone_else(term, sequence[-1], seen):
                     continue
                 if term.kind == "name":
                     full_name_tokens[term.entity].update(h.token for h in sequence)
-                matches.append(self._match(term, sequence, tokens, norm, signal))
+                matches.append(self._match(term, sequence, seen, signal))
         for term_id, positions in by_term.items():
             term = terms[term_id]
             if term.kind != "name" or len(term.words) < 2 or term.entity not in context:
@@ -212,53 +218,39 @@ class TextMatcher:
             for hit in positions.get(len(term.words) - 1, ()):
                 if hit.typo or hit.token in full_name_tokens[term.entity]:
                     continue
-                if self._given_name_before(term.entity, hit.token, tokens, readings, norm):
+                if self._given_name_before(term.entity, hit.token, seen):
                     continue
-                matches.append(
-                    self._match(term, [hit], tokens, norm, signal, kind="surname_context")
-                )
+                matches.append(self._match(term, [hit], seen, signal, kind="surname_context"))
         return matches
 
-    def _names_someone_else(
-        self,
-        term: Term,
-        last: Hit,
-        tokens: list[Token],
-        readings: list[list[tuple[str, frozenset[str]]]],
-        norm: Normalized,
-    ) -> bool:
+    def _names_someone_else(self, term: Term, last: Hit, seen: _Text) -> bool:
         """An alias or first name directly followed by a different surname."""
-        after = tokens[last.token].last_atom + 1
-        for position, token in enumerate(tokens):
-            if token.first_atom != after or token.joined:
-                continue
-            keys = {key for key, _ in readings[position]}
-            if keys & self.index.own_words.get(term.entity, set()):
-                return False
-            if token.text in self._stopwords or self._is_context(term.entity, keys):
-                return False
-            return _looks_like_surname(token, norm) or bool(keys & self.index.given_names)
-        return False
+        following = seen.plain_at.get(seen.tokens[last.token].last_atom + 1)
+        if following is None:
+            return False
+        token, keys = seen.tokens[following], seen.keys(following)
+        if keys & self.index.own_words.get(term.entity, set()):
+            return False
+        if token.text in self._stopwords or self._is_context(term.entity, keys):
+            return False
+        return _looks_like_surname(token, seen.norm) or bool(keys & self.index.given_names)
 
-    def _given_name_before(
-        self,
-        entity: str,
-        position: int,
-        tokens: list[Token],
-        readings: list[list[tuple[str, frozenset[str]]]],
-        norm: Normalized,
-    ) -> bool:
+    def _given_name_before(self, entity: str, position: int, seen: _Text) -> bool:
         """A surname preceded by someone else's given name: "Leila Soleimani", "Farah Soleimani"."""
-        before = tokens[position].first_atom - 1
+        before = seen.plain_at.get(seen.tokens[position].first_atom - 1)
+        if before is None:
+            return False
+        keys = seen.keys(before)
         own = self.index.own_words.get(entity, set())
-        for index, token in enumerate(tokens):
-            if token.last_atom != before or token.joined:
-                continue
-            keys = {key for key, _ in readings[index]}
-            if keys & own or self._is_context(entity, keys) or token.text in self._stopwords:
-                return False
-            return bool(keys & self.index.given_names) or _capitalized_name(token, norm)
-        return False
+        if (
+            keys & own
+            or self._is_context(entity, keys)
+            or seen.tokens[before].text in self._stopwords
+        ):
+            return False
+        return bool(keys & self.index.given_names) or _capitalized_name(
+            seen.tokens[before], seen.norm
+        )
 
     def _is_context(self, entity: str, keys: set[str]) -> bool:
         for key in keys:
@@ -269,14 +261,9 @@ class TextMatcher:
         return False
 
     def _match(
-        self,
-        term: Term,
-        sequence: list[Hit],
-        tokens: list[Token],
-        norm: Normalized,
-        signal: str,
-        kind: str | None = None,
+        self, term: Term, sequence: list[Hit], seen: _Text, signal: str, kind: str | None = None
     ) -> Match:
+        tokens, norm = seen.tokens, seen.norm
         first, last = tokens[sequence[0].token], tokens[sequence[-1].token]
         start, end = norm.original_span(first.start, last.end)
         if first.hashtag and norm.original[start - 1 : start] == "#":
