@@ -12,6 +12,7 @@ The rules, as the policy language promises them:
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -403,6 +404,8 @@ def _sequences(
     """Runs of hits spelling every word of `term` in order, near each other."""
     n = len(term.words)
     results: list[list[Hit]] = []
+    # Hits come in token order; their first atoms let nearby hits be found by bisection.
+    atoms = {p: [tokens[h.token].first_atom for h in hits] for p, hits in positions.items()}
 
     def extend(sequence: list[Hit], typos: int) -> None:
         following = sequence[-1].ref.end + 1
@@ -410,11 +413,16 @@ def _sequences(
             results.append(list(sequence))
             return
         previous = tokens[sequence[-1].token]
-        for hit in positions.get(following, ()):
+        candidates = positions.get(following, [])
+        first = bisect_left(atoms.get(following, []), previous.last_atom + 1)
+        last = bisect_right(atoms.get(following, []), previous.last_atom + 1 + MAX_GAP)
+        for hit in candidates[first:last]:
             token = tokens[hit.token]
-            gap = token.first_atom - previous.last_atom - 1
-            same_place = token.hashtag == previous.hashtag  # not half hashtag, half text
-            if 0 <= gap <= MAX_GAP and same_place and typos + hit.typo <= 1:
+            # Not half in a hashtag and half outside it, nor across two hashtags.
+            same_place = token.hashtag == previous.hashtag and (
+                not token.hashtag or token.chunk == previous.chunk
+            )
+            if same_place and typos + hit.typo <= 1:
                 sequence.append(hit)
                 extend(sequence, typos + hit.typo)
                 sequence.pop()
@@ -428,12 +436,19 @@ def _sequences(
 
 def _best_per_span(matches: list[Match]) -> list[Match]:
     """The strongest match of an entity where one match's span contains another's."""
-    kept: list[Match] = []
+    longest = max((m.span[1] - m.span[0] for m in matches), default=0)
+    kept: dict[str, list[tuple[int, int]]] = defaultdict(list)  # entity -> spans, by start
+    chosen: list[Match] = []
     for match in sorted(matches, key=lambda m: (-m.score, m.span[0] - m.span[1], m.span)):
-        if any(k.entity == match.entity and _nested(k.span, match.span) for k in kept):
+        spans = kept[match.entity]
+        # Only spans starting within `longest` before this one can contain or be contained.
+        low = bisect_left(spans, (match.span[0] - longest, -1))
+        high = bisect_right(spans, (match.span[1], match.span[1]))
+        if any(_nested(span, match.span) for span in spans[low:high]):
             continue
-        kept.append(match)
-    return sorted(kept, key=lambda m: (m.span, m.entity))
+        insort(spans, match.span)
+        chosen.append(match)
+    return sorted(chosen, key=lambda m: (m.span, m.entity))
 
 
 def _nested(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -33,6 +33,7 @@ class Token:
     last_atom: int
     hashtag: bool = False
     joined: bool = False  # formed by re-joining letters split by separators
+    chunk: int = 0  # which run of non-separator characters it came from
 
 
 def _kind(text: str, i: int) -> str:
@@ -76,7 +77,7 @@ def tokenize(norm: Normalized) -> list[Token]:
         parts = _parts(norm, kinds, start, i, hashtag)
         if not parts:
             continue
-        chunk_tokens, atom = _chunk_tokens(parts, atom, hashtag)
+        chunk_tokens, atom = _chunk_tokens(parts, atom, hashtag, chunk=start)
         tokens.extend(chunk_tokens)
         # One-letter words continue a spaced-out word: "al-M u h a n d i s".
         if hashtag:
@@ -128,10 +129,10 @@ def _camel_cuts(norm: Normalized, start: int, end: int) -> list[int]:
 
 
 def _chunk_tokens(
-    parts: list[tuple[int, int, str]], atom: int, hashtag: bool
+    parts: list[tuple[int, int, str]], atom: int, hashtag: bool, chunk: int
 ) -> tuple[list[Token], int]:
     tokens = [
-        Token(text, a, b, atom + k, atom + k, hashtag=hashtag)
+        Token(text, a, b, atom + k, atom + k, hashtag=hashtag, chunk=chunk)
         for k, (a, b, text) in enumerate(parts)
     ]
     if len(parts) > 1:
@@ -145,6 +146,7 @@ def _chunk_tokens(
                 atom + len(parts) - 1,
                 hashtag=hashtag,
                 joined=True,
+                chunk=chunk,
             )
         )
     return tokens, atom + len(parts)

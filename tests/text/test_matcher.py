@@ -165,3 +165,16 @@ def test_explicit_policy_of_one_entity_in_yaml():
         "rules:\n  - id: r\n    when: mentions('e')\n    action: review\n"
     )
     assert TextMatcher(policy.entities).find("Ghasem Soleimani")
+
+
+def test_names_do_not_run_across_two_hashtags(matcher: TextMatcher):
+    matches = matcher.find("#QassemSoleimani #QassemSoleimani #QassemSoleimani")
+    assert [m.matched for m in matches] == ["#QassemSoleimani"] * 3
+
+
+def test_a_long_post_full_of_names_is_handled_in_linear_time(matcher: TextMatcher):
+    # Each mention is evidence; thousands of them must not make the matcher quadratic.
+    text = "سردار قاسم سلیمانی در کرمان #QassemSoleimani " * 2000
+    matches = matcher.find(text)
+    assert len(matches) == 4000
+    assert {m.via for m in matches} == {"exact", "hashtag"}
