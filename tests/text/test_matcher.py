@@ -172,7 +172,7 @@ def test_names_do_not_run_across_two_hashtags(matcher: TextMatcher):
     assert [m.matched for m in matches] == ["#QassemSoleimani"] * 3
 
 
-def test_a_long_post_full_of_names_is_handled_in_linear_time(matcher: TextMatcher):
+def test_a_long_post_full_of_names_gives_every_mention(matcher: TextMatcher):
     # Each mention is evidence; thousands of them must not make the matcher quadratic.
     text = "سردار قاسم سلیمانی در کرمان #QassemSoleimani " * 2000
     matches = matcher.find(text)
