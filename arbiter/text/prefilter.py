@@ -138,6 +138,22 @@ def _byte_class(byte_values: Iterable[int]) -> bytes:
     return b"[" + b"".join(re.escape(bytes([b])) for b in byte_values) + b"]"
 
 
+def _reading(chars: str, mode: str) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes]]:
+    """Two tables for one reading of the letters: joiners vanish, or joiners end a word.
+
+    "S.o.l.e.i.m.a.n.i" needs the first, "Qassem.Soleimani" and "RIP🌹Soleimani"
+    (a surname at a word start) the second.
+    """
+
+    def broken(ch: str) -> str:
+        cls = _surface_class(ch, mode)
+        if cls == "" and not ch.isalnum() and ch not in "$@€£":
+            return " "
+        return cls
+
+    return _translation(chars, lambda ch: _surface_class(ch, mode)), _translation(chars, broken)
+
+
 def _word_shape(ch: str) -> str:
     """For finding one-letter words: word characters are "a", separators " ", others vanish."""
     if ch.isalnum() or ch in "|!":
@@ -161,8 +177,9 @@ class _Tables:
     """The byte tables of the prefilter, built once from the alphabet module's tables."""
 
     encoding: Any
-    plain: tuple[bytes, bytes]  # (translation table, bytes to delete)
-    alternates: tuple[tuple[bytes, bytes], ...]  # other readings, for Cyrillic and Greek text
+    # Each reading: (joiners vanish, joiners end a word), each a (table, bytes to delete).
+    plain: tuple[tuple[bytes, bytes], tuple[bytes, bytes]]
+    alternates: tuple[tuple[tuple[bytes, bytes], tuple[bytes, bytes]], ...]  # Cyrillic, Greek
     word_shape: tuple[bytes, bytes]
     leet_shape: tuple[bytes, bytes]
     script_shape: tuple[bytes, bytes]
@@ -186,11 +203,8 @@ def _tables() -> _Tables:
     )
     return _Tables(
         encoding=codecs.charmap_build(chars),
-        plain=_translation(chars, _surface_class),
-        alternates=(
-            _translation(chars, lambda ch: _surface_class(ch, "lookalike")),
-            _translation(chars, lambda ch: _surface_class(ch, "cyrillic")),
-        ),
+        plain=_reading(chars, "plain"),
+        alternates=(_reading(chars, "lookalike"), _reading(chars, "cyrillic")),
         word_shape=_translation(chars, _word_shape),
         leet_shape=_translation(chars, _leet_shape),
         script_shape=_translation(chars, _script_shape),
@@ -202,37 +216,39 @@ def _tables() -> _Tables:
 class Prefilter:
     """An Aho-Corasick automaton over the consonant skeletons of every entity's names."""
 
-    def __init__(self, patterns: Iterable[str], always: bool = False):
+    def __init__(self, anchored: Iterable[str], in_hashtags: Iterable[str], always: bool = False):
         self.tables = _tables()
-        self.patterns = sorted(set(patterns))
+        self.patterns = sorted(set(anchored))
+        self.hashtag_patterns = sorted(set(in_hashtags))
         self.always = always or not self.patterns
-        self._automaton = ahocorasick.Automaton()
-        for pattern in self.patterns:
-            self._automaton.add_word(pattern, len(pattern))
-        if self.patterns:
-            self._automaton.make_automaton()
+        self._automaton = _automaton(self.patterns)
+        self._hashtag_automaton = _automaton(self.hashtag_patterns)
 
     @classmethod
     def build(cls, index: NameIndex) -> Prefilter:
         """Patterns for the words of every name, alias and hashtag that a match needs."""
-        patterns: set[str] = set()
+        anchored: set[str] = set()
+        anywhere: set[str] = set()
         always = False
-        for term in index.terms:
-            if term.kind == "context":
-                continue
-            for position in term.triggers:
-                skeletons = {skeleton(k) for k in index.word_forms[(term.id, position)]}
-                if "" in skeletons:
-                    always = True
-                patterns.update(_word_patterns(skeletons))
-        for key in index.joined:
-            patterns.update(_word_patterns({skeleton(key)}))  # short words written together
-        return cls(patterns, always=always)
+        skeleton_sets = [
+            {skeleton(k) for k in index.word_forms[(term.id, position)]}
+            for term in index.terms
+            if term.kind != "context"
+            for position in term.triggers
+        ]
+        skeleton_sets += [{skeleton(key)} for key in index.joined]  # words written together
+        for skeletons in skeleton_sets:
+            always = always or "" in skeletons
+            at_start, inside = _word_patterns(skeletons)
+            anchored |= at_start
+            anywhere |= inside
+        return cls(anchored, anywhere, always=always)
 
     def skeletons(self, text: str) -> list[str]:
         """The consonant skeletons of `text` that the automaton searches (three if Cyrillic)."""
         encoded = self._encode([text])
-        tables = (self.tables.plain, *self.tables.alternates)
+        readings = (self.tables.plain, *self.tables.alternates)
+        tables = [table for reading in readings for table in reading]
         return [_squeeze_bytes(_translate(encoded, t)).decode("latin-1") for t in tables]
 
     def may_match(self, text: str) -> bool:
@@ -247,7 +263,8 @@ class Prefilter:
         encoded = self._encode(texts)
         starts = _post_starts(encoded)
         result = [False] * len(texts)
-        self._search(_translate(encoded, t.plain), result)
+        hashtags = _posts_containing(encoded, (b"#",))
+        self._search_reading(encoded, t.plain, result, hashtags)
         # Texts the skeletons cannot judge go to the matcher unconditionally.
         for index in self._posts_with_one_letter_words(encoded):
             result[index] = result[index] or bool(t.spaced.search(_post(encoded, starts, index)))
@@ -256,12 +273,30 @@ class Prefilter:
             result[index] = result[index] or bool(t.ambiguous.search(_post(encoded, starts, index)))
         for index in _posts_containing(encoded.translate(*t.script_shape), (b"c",)):
             one = _post(encoded, starts, index)
-            for table in t.alternates:
+            for reading in t.alternates:
                 if not result[index]:
                     single = [False]
-                    self._search(_translate(one, table), single)
+                    self._search_reading(one, reading, single, {0} if index in hashtags else set())
                     result[index] = single[0]
         return result
+
+    def _search_reading(
+        self,
+        encoded: bytes,
+        reading: tuple[tuple[bytes, bytes], tuple[bytes, bytes]],
+        result: list[bool],
+        hashtags: set[int],
+    ) -> None:
+        """Search one reading of a batch: names at word starts, and inside hashtags."""
+        joined, broken = reading
+        skeleton_bytes = _translate(encoded, joined)
+        self._search(skeleton_bytes, result)
+        self._search(_translate(encoded, broken), result)
+        if hashtags:  # a hashtag's camelCase parts start anywhere: "#GeneralSoleimani"
+            in_hashtags = [False] * len(result)
+            self._search(skeleton_bytes, in_hashtags, self._hashtag_automaton)
+            for index in hashtags:
+                result[index] = result[index] or in_hashtags[index]
 
     def _posts_with_one_letter_words(self, encoded: bytes) -> set[int]:
         """Posts with two one-letter words in a row, the start of a spaced-out word."""
@@ -273,19 +308,45 @@ class Prefilter:
         return _posts_containing(shape[keep].tobytes(), (b" a a ",))
 
     def _encode(self, texts: Sequence[str]) -> bytes:
-        """Texts folded (NFKD, casefold) and charmap-encoded, separated by POST_BREAK."""
-        joined = POST_BREAK + POST_BREAK.join(_fold(x) for x in texts) + " "
-        return codecs.charmap_encode(joined, "ignore", self.tables.encoding)[0]
+        """Texts folded (NFKD, casefold) and charmap-encoded, separated by POST_BREAK.
 
-    def _search(self, skeleton_bytes: bytes, result: list[bool]) -> None:
+        Invisible characters (marks, harakat, tatweel, zero-width) vanish, as they do in
+        normalization. Other characters outside the alphabet (emoji, other scripts)
+        become FOREIGN: nothing in a skeleton, a word break in the broken reading.
+        """
+        joined = POST_BREAK + POST_BREAK.join(_fold(x) for x in texts) + " "
+        if not joined.isascii():
+            joined = _INVISIBLE.sub("", joined)
+        joined = joined.replace(FOREIGN, ";")  # a real question mark is a separator
+        return codecs.charmap_encode(joined, "replace", self.tables.encoding)[0]
+
+    def _search(self, skeleton_bytes: bytes, result: list[bool], automaton: Any = None) -> None:
         """Mark the posts whose squeezed skeleton contains a pattern."""
+        automaton = automaton or self._automaton
+        if not len(automaton):
+            return
         squeezed = _squeeze_bytes(skeleton_bytes)
         starts = _post_starts(squeezed)
-        for end, _ in self._automaton.iter(squeezed.decode("latin-1")):
+        for end, _ in automaton.iter(squeezed.decode("latin-1")):
             result[bisect_right(starts, end) - 1] = True
 
 
 POST_BREAK = " \x00 "
+FOREIGN = "?"  # what the charmap's "replace" writes for a character outside the alphabet
+_INVISIBLE = re.compile(
+    "[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
+    "\u06d6-\u06ed\u0640\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f\ufeff]+"
+)
+
+
+def _automaton(patterns: Sequence[str]) -> Any:
+    automaton = ahocorasick.Automaton()
+    for pattern in patterns:
+        automaton.add_word(pattern, len(pattern))
+    if patterns:
+        automaton.make_automaton()
+    return automaton
 
 
 def _fold(text: str) -> str:
@@ -341,15 +402,16 @@ def _squeeze_bytes(data: bytes) -> bytes:
     return array[keep].tobytes()
 
 
-def _word_patterns(skeletons: set[str]) -> set[str]:
-    patterns = set()
+def _word_patterns(skeletons: set[str]) -> tuple[set[str], set[str]]:
+    """Patterns anchored at a word start (any post), and anywhere in a word (hashtags)."""
+    anchored, anywhere = set(), set()
     for skel in skeletons:
         if not skel:
             continue
-        if len(skel) > SHORT:
-            patterns.add(skel)
-            continue
         for prefix in ARTICLE_PREFIXES:
-            patterns.add(f" {prefix}{skel} ")
-            patterns.add(f" {prefix}{skel}S ")
-    return patterns
+            if len(skel) > SHORT:
+                anchored.add(f" {prefix}{skel}")
+            else:
+                anchored.update((f" {prefix}{skel} ", f" {prefix}{skel}S "))
+        anywhere.add(skel)
+    return anchored, anywhere

@@ -79,7 +79,9 @@ SEPARATORS = [" ", ".", "-", "*", "_", "·", "🔥", "\u200c", "\u200b", "ـ", "
 @st.composite
 def disguised(draw: st.DrawFn) -> str:
     word = draw(st.sampled_from(NAMES))
-    style = draw(st.sampled_from(["plain", "upper", "lookalike", "leet", "split", "hashtag"]))
+    style = draw(
+        st.sampled_from(["plain", "upper", "lookalike", "leet", "split", "hashtag", "camel"])
+    )
     if style == "upper":
         return word.upper()
     if style == "lookalike":
@@ -89,16 +91,24 @@ def disguised(draw: st.DrawFn) -> str:
     if style == "split":
         sep = draw(st.sampled_from(SEPARATORS))
         return sep.join(word)
+    if style == "camel":
+        return "#" + draw(st.sampled_from(["RIP", "General", "Haj", "Sardar"])) + word.title()
     return "#" + word
+
+
+GLUE = [" ", " ", " ", "", ".", "-", "_", "'", "🌹", "#", "中", "\u200c", "é"]
 
 
 @st.composite
 def posts(draw: st.DrawFn) -> str:
     parts = draw(st.lists(st.one_of(disguised(), st.sampled_from(FILLER)), max_size=8))
-    return " ".join(parts)
+    text = ""
+    for part in parts:
+        text += draw(st.sampled_from(GLUE)) + part
+    return text
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(posts())
 def test_prefilter_passes_every_text_the_matcher_matches(matcher: TextMatcher, text: str):
     if matcher.find_exhaustive(text):
