@@ -214,7 +214,7 @@ class TextMatcher:
                 matches.append(self._match(term, sequence, seen, signal))
         for term_id, positions in by_term.items():
             term = terms[term_id]
-            if term.kind != "name" or len(term.words) < 2 or term.entity not in context:
+            if not term.surname_may_stand_alone or term.entity not in context:
                 continue
             for hit in positions.get(len(term.words) - 1, ()):
                 if hit.typo or hit.token in full_name_tokens[term.entity]:
@@ -403,6 +403,7 @@ def _sequences(
 ) -> list[list[Hit]]:
     """Runs of hits spelling every word of `term` in order, near each other."""
     n = len(term.words)
+    max_gap = 0 if term.adjacent_only else MAX_GAP
     results: list[list[Hit]] = []
     # Hits come in token order; their first atoms let nearby hits be found by bisection.
     atoms = {p: [tokens[h.token].first_atom for h in hits] for p, hits in positions.items()}
@@ -415,7 +416,7 @@ def _sequences(
         previous = tokens[sequence[-1].token]
         candidates = positions.get(following, [])
         first = bisect_left(atoms.get(following, []), previous.last_atom + 1)
-        last = bisect_right(atoms.get(following, []), previous.last_atom + 1 + MAX_GAP)
+        last = bisect_right(atoms.get(following, []), previous.last_atom + 1 + max_gap)
         for hit in candidates[first:last]:
             token = tokens[hit.token]
             # Not half in a hashtag and half outside it, nor across two hashtags.

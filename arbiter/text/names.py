@@ -25,13 +25,14 @@ from arbiter.text.phonetic import (
     latin_readings,
     romanize,
     skeleton,
+    skeletons,
 )
 from arbiter.text.tokens import tokenize
 
 LATIN_ARTICLES = frozenset({"al", "el", "ul", "ol", "al'", "ad", "ar", "as", "at", "an", "az"})
 ARABIC_ARTICLE = "ال"
 TYPO_MIN_KEY = {"L": 5, "A": 4}
-MIN_TRIGGER = 3  # shorter consonant skeletons ("Haj": J) are too common to search for
+MIN_TRIGGER = 3  # words of fewer consonants ("Haj": J) are too common to search for alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,15 @@ class Term:
     # Words distinctive enough to find a term by (consonant skeleton of 3 or more);
     # a typo is allowed in a word only while another trigger word stays intact.
     triggers: tuple[int, ...] = ()
+
+    @property
+    def adjacent_only(self) -> bool:
+        """A name of short words only ("Ali Reza") counts only with its words side by side."""
+        return len(self.words) > 1 and not self.triggers
+
+    @property
+    def surname_may_stand_alone(self) -> bool:
+        return self.kind == "name" and len(self.words) > 1 and len(self.words) - 1 in self.triggers
 
     def allows_typo_in(self, position: int, skeleton_kept: bool) -> bool:
         """A typo needs another trigger word intact, or must leave the word's skeleton as it was."""
@@ -80,8 +90,8 @@ class NameIndex:
     word_forms: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
 
     def skeletons(self, ref: WordRef) -> set[str]:
-        """Consonant skeletons of every form of a term's word."""
-        return {skeleton(k) for k in self.word_forms[(ref.term, ref.position)]}
+        """Prefilter skeletons of every form of a term's word."""
+        return {s for key in self.word_forms[(ref.term, ref.position)] for s in skeletons(key)}
 
     @classmethod
     def build(cls, entities: Iterable[Entity]) -> NameIndex:
@@ -146,19 +156,27 @@ class NameIndex:
 
 
 def _triggers(kind: str, forms: list[set[str]]) -> tuple[int, ...]:
-    """The words a match cannot do without: the surname and the most distinctive other word."""
+    """The distinctive words a match cannot do without: a strong surname, the strongest other.
+
+    A word is distinctive when every spelling has a consonant skeleton of at least
+    MIN_TRIGGER letters. A term with no such word has no triggers: its words must
+    then stand side by side, and a surname alone does not count.
+    """
     if kind == "context":
         return ()
-    strength = [min((len(skeleton(k)) for k in keys), default=0) for keys in forms]
     if len(forms) == 1:
         return (0,)
-    anchors = [p for p in range(len(forms)) if strength[p] >= MIN_TRIGGER]
-    chosen = [len(forms) - 1] if kind == "name" else []
-    ranked = sorted((p for p in anchors if p not in chosen), key=lambda p: (-strength[p], -p))
+    strength = [min((_consonants(k) for k in keys), default=0) for keys in forms]
+    strong = [p for p in range(len(forms)) if strength[p] >= MIN_TRIGGER]
+    last = len(forms) - 1
+    chosen = [last] if kind == "name" and last in strong else []
+    ranked = sorted((p for p in strong if p not in chosen), key=lambda p: (-strength[p], -p))
     chosen += ranked[: 2 - len(chosen)]
-    if not chosen:
-        chosen = [max(range(len(forms)), key=lambda p: strength[p])]
     return tuple(sorted(chosen))
+
+
+def _consonants(key: str) -> int:
+    return sum(1 for letter in skeleton(key) if letter != "A")
 
 
 def _is_latin_term(text: str) -> bool:

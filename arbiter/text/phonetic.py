@@ -60,35 +60,37 @@ _SINGLE = {
 }
 
 
-# How each key symbol reads in the prefilter's consonant skeleton; vowels,
-# h and y vanish. prefilter._surface_class must read text the same way.
+# How each key symbol reads in the prefilter's skeleton: consonant classes,
+# "A" for a vowel (in Latin keys) or a written vowel letter (ا, ی in Arabic-script
+# keys), "V" for v/w and و; h vanishes. prefilter._surface_class must read text
+# the same way.
 SKELETON = {
-    "K": "K",
-    "G": "K",
-    "X": "K",
-    "C": "K",
-    "S": "S",
-    "Š": "S",
-    "Ž": "S",
-    "J": "J",
-    "T": "T",
-    "D": "D",
-    "P": "F",
-    "F": "F",
-    "B": "B",
-    "V": "V",
-    "O": "V",
-    "L": "L",
-    "M": "M",
-    "N": "N",
-    "R": "R",
-}
-SKELETON_LETTERS = "KSJTDFBVLMNR"
+    "K": "K", "G": "K", "X": "K", "C": "K", "S": "S", "Š": "S", "Ž": "S", "J": "J",
+    "T": "T", "D": "D", "P": "F", "F": "F", "B": "B", "V": "V", "O": "V", "L": "L",
+    "M": "M", "N": "N", "R": "R", "e": "A", "o": "A", "I": "A", "Y": "A",
+}  # fmt: skip
+# Spellings of J that the byte tables read as two or three letters (dj, dzh, dsch).
+_J_SPELLINGS = ("J", "DJ", "DS", "DSK")
 
 
 def skeleton(key: str) -> str:
-    """The consonant skeleton of a prefixed key ("LSoLeMeNe" -> "SLMN")."""
+    """The skeleton of a prefixed key ("LSoLeMeNe" -> "SALAMANA", "AKeSM" -> "KASM")."""
     return squeeze("".join(SKELETON.get(symbol, "") for symbol in key[1:]))
+
+
+def skeletons(key: str) -> set[str]:
+    """Every skeleton a text with this key can have (J is written several ways)."""
+    base = skeleton(key)
+    if "J" not in base or base.count("J") > 2:
+        return {base}
+    parts = base.split("J")
+    out = set()
+    for spellings in product(_J_SPELLINGS, repeat=len(parts) - 1):
+        text = parts[0]
+        for spelling, part in zip(spellings, parts[1:], strict=True):
+            text += spelling + part
+        out.add(squeeze(text))
+    return out
 
 
 def squeeze(text: str) -> str:

@@ -18,6 +18,7 @@ for i or l) are passed to the matcher unconditionally.
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 import unicodedata
 from bisect import bisect_right
@@ -29,35 +30,25 @@ import ahocorasick
 import numpy as np
 
 from arbiter.text import alphabet
-from arbiter.text.names import NameIndex
-from arbiter.text.phonetic import SKELETON, skeleton, squeeze
+from arbiter.text.names import NameIndex, WordRef
+from arbiter.text.phonetic import SKELETON, skeletons, squeeze
 
 _LATIN_CLASS = {
-    "q": "K",
-    "k": "K",
-    "c": "K",
-    "g": "K",
-    "x": "K",
-    "s": "S",
-    "z": "S",
-    "j": "J",
-    "t": "T",
-    "d": "D",
-    "p": "F",
-    "f": "F",
-    "b": "B",
-    "v": "V",
-    "w": "V",
-    "l": "L",
-    "m": "M",
-    "n": "N",
-    "r": "R",
-}
-_LEET_CLASS = {"5": "S", "$": "S", "7": "T", "8": "B", "9": "K", "1": "L", "|": "L", "£": "L"}
-SHORT = 2  # skeletons this short must match a whole word, not a substring
-ARTICLE_PREFIXES = ("", "L", "V", "B", "F", "VL", "BL", "FL", "KL")
-_SPLIT_A, _SPLIT_B = "\x01", "\x02"  # placeholders for letters that read as two consonants
-_TWO_CONSONANTS = {_SPLIT_A: "TS", _SPLIT_B: "FS"}
+    "q": "K", "k": "K", "c": "K", "g": "K", "x": "K", "s": "S", "z": "S", "j": "J",
+    "t": "T", "d": "D", "p": "F", "f": "F", "b": "B", "v": "V", "w": "V", "l": "L",
+    "m": "M", "n": "N", "r": "R", "a": "A", "e": "A", "i": "A", "o": "A", "u": "A",
+    "y": "A", "h": "",
+}  # fmt: skip
+_LEET_CLASS = {
+    "0": "A", "1": "L", "3": "A", "4": "A", "5": "S", "7": "T", "8": "B", "9": "K",
+    "@": "A", "$": "S", "€": "A", "£": "L", "|": "L",
+}  # fmt: skip
+# Arabic and Persian clitics written onto a name: ال, و, ب, ل, ف and their combinations.
+ARTICLE_PREFIXES = ("", "AL", "L", "V", "B", "F", "VAL", "BAL", "FAL", "KAL")
+# Letters that read as two consonants get a placeholder byte, replaced after translation.
+_MULTI = {"TS": "\x01", "FS": "\x02", "DS": "\x03", "KS": "\x04", "NK": "\x05"}
+_PLACEHOLDERS = {placeholder: letters for letters, placeholder in _MULTI.items()}
+_SEPARATORS = frozenset('#,;:()[]{}"«»“”„،؛؟<>!')
 
 
 def _surface_class(ch: str, reading: str = "plain") -> str:
@@ -65,9 +56,12 @@ def _surface_class(ch: str, reading: str = "plain") -> str:
 
     `reading` "lookalike" reads Cyrillic and Greek letters as the Latin letters
     they look like; "cyrillic" reads Latin letters as the Cyrillic letters they
-    look like, and Cyrillic х as h (Russian writes Arabic h that way).
+    look like, and Cyrillic х as h (Russian writes Arabic h that way); "leet"
+    reads digits as the letters they stand for.
     """
-    if ch.isspace() or ch in '#,;:?()[]{}"«»“”„،؛؟<>!':
+    if ch == FOREIGN:
+        return ""  # a character outside the alphabet joins like an emoji does
+    if ch.isspace() or ch in _SEPARATORS:
         return " "
     if reading == "cyrillic":
         if ch == "х":
@@ -75,8 +69,9 @@ def _surface_class(ch: str, reading: str = "plain") -> str:
         ch = alphabet.cyrillic_lookalikes().get(ch, ch)
     if ch in _LATIN_CLASS:
         return _LATIN_CLASS[ch]
-    if ch in _LEET_CLASS:
-        return _LEET_CLASS[ch]
+    if ch.isdigit() or ch in _LEET_CLASS:
+        # Read as letters only where a digit stands inside a word ("S0l3iman1").
+        return _LEET_CLASS.get(ch, "") if reading == "leet" else ""
     if ch in alphabet.ARABIC_KEY:
         return SKELETON.get(alphabet.ARABIC_KEY[ch], "")
     if reading == "lookalike" and ch in alphabet.homoglyphs():
@@ -84,10 +79,8 @@ def _surface_class(ch: str, reading: str = "plain") -> str:
     roman = alphabet.CYRILLIC_LATIN.get(ch) or alphabet.GREEK_LATIN.get(ch)
     if roman is None:
         roman = alphabet.LATIN_SPECIAL.get(ch, "")
-    classes = squeeze("".join(_LATIN_CLASS.get(c, "") for c in roman.replace("h", "")))
-    if len(classes) > 1:
-        return _SPLIT_A if classes == "TS" else _SPLIT_B
-    return classes
+    classes = squeeze("".join(_LATIN_CLASS.get(c, "") for c in roman))
+    return _MULTI.get(classes, classes)
 
 
 def _alphabet() -> str:
@@ -123,6 +116,8 @@ def _translation(chars: str, classify: Callable[[str], str]) -> tuple[bytes, byt
         if byte == 0:
             continue  # the post separator survives every translation
         cls = classify(_fold_char(ch))
+        if len(cls) > 1:
+            raise ValueError(f"{ch!r} reads as {cls!r}: give it a placeholder in _MULTI")
         if cls:
             table[byte] = ord(cls)
         else:
@@ -162,9 +157,11 @@ def _word_shape(ch: str) -> str:
 
 
 def _leet_shape(ch: str) -> str:
-    """For finding 1, | and ! beside a letter: "x" beside "a"."""
+    """For finding digits beside letters: "x" (1, |, !: i or l) or "y" (other digits) by "a"."""
     if ch in "1|!":
         return "x"
+    if ch.isdigit() or ch in "$@€£":
+        return "y"
     return "a" if ch.isalpha() else "o"
 
 
@@ -179,6 +176,7 @@ class _Tables:
     encoding: Any
     # Each reading: (joiners vanish, joiners end a word), each a (table, bytes to delete).
     plain: tuple[tuple[bytes, bytes], tuple[bytes, bytes]]
+    leet: tuple[tuple[bytes, bytes], tuple[bytes, bytes]]  # digits as letters: "S0l3iman1"
     alternates: tuple[tuple[tuple[bytes, bytes], tuple[bytes, bytes]], ...]  # Cyrillic, Greek
     word_shape: tuple[bytes, bytes]
     leet_shape: tuple[bytes, bytes]
@@ -204,6 +202,7 @@ def _tables() -> _Tables:
     return _Tables(
         encoding=codecs.charmap_build(chars),
         plain=_reading(chars, "plain"),
+        leet=_reading(chars, "leet"),
         alternates=(_reading(chars, "lookalike"), _reading(chars, "cyrillic")),
         word_shape=_translation(chars, _word_shape),
         leet_shape=_translation(chars, _leet_shape),
@@ -227,21 +226,26 @@ class Prefilter:
     @classmethod
     def build(cls, index: NameIndex) -> Prefilter:
         """Patterns for the words of every name, alias and hashtag that a match needs."""
+        words: list[set[str]] = []  # consonant skeletons of one word, or of words written as one
+        pairs: list[tuple[set[str], set[str]]] = []  # short words that must stand side by side
+        for term in index.terms:
+            if term.kind == "context":
+                continue
+            forms = [index.skeletons(WordRef(term.id, p)) for p in range(len(term.words))]
+            if term.adjacent_only:
+                pairs.append((forms[0], forms[1]))
+            words += [forms[p] for p in term.triggers]
+        words += [skeletons(key) for key in index.joined]
         anchored: set[str] = set()
         anywhere: set[str] = set()
-        always = False
-        skeleton_sets = [
-            {skeleton(k) for k in index.word_forms[(term.id, position)]}
-            for term in index.terms
-            if term.kind != "context"
-            for position in term.triggers
-        ]
-        skeleton_sets += [{skeleton(key)} for key in index.joined]  # words written together
-        for skeletons in skeleton_sets:
-            always = always or "" in skeletons
-            at_start, inside = _word_patterns(skeletons)
-            anchored |= at_start
-            anywhere |= inside
+        for spellings in words:
+            anchored |= {f" {a}{s} " for s in spellings if s for a in ARTICLE_PREFIXES}
+            anywhere |= {s for s in spellings if s}
+        for firsts, seconds in pairs:
+            for first, second in itertools.product(firsts, seconds):
+                anchored |= {f" {a}{first} {second} " for a in ARTICLE_PREFIXES}
+                anywhere.add(squeeze(first + second))
+        always = any("" in spellings for spellings in words)
         return cls(anchored, anywhere, always=always)
 
     def skeletons(self, text: str) -> list[str]:
@@ -271,13 +275,21 @@ class Prefilter:
         leet = encoded.translate(*t.leet_shape)
         for index in _posts_containing(leet, (b"ax", b"xa")):
             result[index] = result[index] or bool(t.ambiguous.search(_post(encoded, starts, index)))
-        for index in _posts_containing(encoded.translate(*t.script_shape), (b"c",)):
-            one = _post(encoded, starts, index)
-            for reading in t.alternates:
-                if not result[index]:
-                    single = [False]
-                    self._search_reading(one, reading, single, {0} if index in hashtags else set())
-                    result[index] = single[0]
+        other_readings = [
+            (index, reading)
+            for index in _posts_containing(leet, (b"ay", b"ya"))
+            for reading in (t.leet,)
+        ] + [
+            (index, reading)
+            for index in _posts_containing(encoded.translate(*t.script_shape), (b"c",))
+            for reading in t.alternates
+        ]
+        for index, reading in other_readings:
+            if not result[index]:
+                single = [False]
+                one = _post(encoded, starts, index)
+                self._search_reading(one, reading, single, {0} if index in hashtags else set())
+                result[index] = single[0]
         return result
 
     def _search_reading(
@@ -385,7 +397,7 @@ def _posts_containing(shape: bytes, needles: tuple[bytes, ...]) -> set[int]:
 
 def _translate(encoded: bytes, table: tuple[bytes, bytes]) -> bytes:
     skeleton_bytes = encoded.translate(*table)
-    for placeholder, letters in _TWO_CONSONANTS.items():
+    for placeholder, letters in _PLACEHOLDERS.items():
         if placeholder.encode() in skeleton_bytes:
             skeleton_bytes = skeleton_bytes.replace(placeholder.encode(), letters.encode())
     return skeleton_bytes
@@ -400,18 +412,3 @@ def _squeeze_bytes(data: bytes) -> bytes:
     keep[0] = True
     np.not_equal(array[1:], array[:-1], out=keep[1:])
     return array[keep].tobytes()
-
-
-def _word_patterns(skeletons: set[str]) -> tuple[set[str], set[str]]:
-    """Patterns anchored at a word start (any post), and anywhere in a word (hashtags)."""
-    anchored, anywhere = set(), set()
-    for skel in skeletons:
-        if not skel:
-            continue
-        for prefix in ARTICLE_PREFIXES:
-            if len(skel) > SHORT:
-                anchored.add(f" {prefix}{skel}")
-            else:
-                anchored.update((f" {prefix}{skel} ", f" {prefix}{skel}S "))
-        anywhere.add(skel)
-    return anchored, anywhere
