@@ -157,12 +157,21 @@ def _word_shape(ch: str) -> str:
 
 
 def _leet_shape(ch: str) -> str:
-    """For finding digits beside letters: "x" (1, |, !: i or l) or "y" (other digits) by "a"."""
-    if ch in "1|!":
+    """For finding digits in words: "a" letter, "x" 1 (i or l), "p" | or !, "d" other digit."""
+    if ch == "1":
         return "x"
+    if ch in "|!":
+        return "p"
     if ch.isdigit() or ch in "$@€£":
-        return "y"
+        return "d"
     return "a" if ch.isalpha() else "o"
+
+
+# In the leet shape: a word (letters and digits, | and ! only between them) with a
+# letter and a 1, | or ! in it, which may read as i or as l: "So1eimani", "Sol31mani".
+_WORD_CHAR = rb"(?:[adx]|(?<=[adx])p(?=[adx]))"
+_I_OR_L = rb"(?:x|(?<=[adx])p(?=[adx]))"
+_AMBIGUOUS = re.compile(rb"a%s*?%s|%s%s*?a" % (_WORD_CHAR, _I_OR_L, _I_OR_L, _WORD_CHAR))
 
 
 def _script_shape(ch: str) -> str:
@@ -182,23 +191,17 @@ class _Tables:
     leet_shape: tuple[bytes, bytes]
     script_shape: tuple[bytes, bytes]
     spaced: re.Pattern[bytes]  # three or more one-letter words in a row: "S o l e i"
-    ambiguous: re.Pattern[bytes]  # "So1eimani", "Soleiman1", "Sole|mani"
 
 
 def _tables() -> _Tables:
     chars = _alphabet()
     letters = _byte_class(b for b, ch in enumerate(chars) if ch.isalnum())
-    alpha = _byte_class(b for b, ch in enumerate(chars) if ch.isalpha())
     seps = _byte_class(
         [0] + [b for b, ch in enumerate(chars) if _surface_class(_fold_char(ch)) == " "]
     )
     other = b"[^" + letters[1:-1] + seps[1:-1] + b"]"
     single = other + b"*" + letters + other + b"*"
     spaced = re.compile(b"(?:^|%s)%s(?:%s+%s){2,}(?:%s|$)" % (seps, single, seps, single, seps))
-    ambiguous = re.compile(
-        b"%s[1|!]%s|%s%s1(?!%s)|(?<!%s)1%s%s"
-        % (alpha, alpha, alpha, alpha, letters, letters, alpha, alpha)
-    )
     return _Tables(
         encoding=codecs.charmap_build(chars),
         plain=_reading(chars, "plain"),
@@ -208,7 +211,6 @@ def _tables() -> _Tables:
         leet_shape=_translation(chars, _leet_shape),
         script_shape=_translation(chars, _script_shape),
         spaced=spaced,
-        ambiguous=ambiguous,
     )
 
 
@@ -273,11 +275,11 @@ class Prefilter:
         for index in self._posts_with_one_letter_words(encoded):
             result[index] = result[index] or bool(t.spaced.search(_post(encoded, starts, index)))
         leet = encoded.translate(*t.leet_shape)
-        for index in _posts_containing(leet, (b"ax", b"xa")):
-            result[index] = result[index] or bool(t.ambiguous.search(_post(encoded, starts, index)))
+        for index in _posts_containing(leet, (b"x", b"p")):
+            result[index] = result[index] or bool(_AMBIGUOUS.search(_post(leet, starts, index)))
         other_readings = [
             (index, reading)
-            for index in _posts_containing(leet, (b"ay", b"ya"))
+            for index in _posts_containing(leet, (b"ad", b"da"))
             for reading in (t.leet,)
         ] + [
             (index, reading)
