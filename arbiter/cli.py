@@ -216,6 +216,7 @@ def _bench_module(name: str) -> Any:
     spec = importlib.util.spec_from_file_location(f"arbiter_bench_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in the module look themselves up there
     spec.loader.exec_module(module)
     return module
 

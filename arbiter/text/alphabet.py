@@ -235,7 +235,8 @@ def script_of(ch: str) -> str:
 
 
 # Turkish and Romanian letters read as digraphs; NFKD would lose the cedilla.
-DIGRAPH_LETTERS = {"ş": "sh", "ç": "ch", "ș": "sh", "ț": "ts"}
+# (Cyrillic й keeps its breve: "Йусан" is Yusan, not Iusan.)
+DIGRAPH_LETTERS = {"ş": "sh", "ç": "ch", "ș": "sh", "ț": "ts", "й": "й"}
 
 
 @cache

@@ -173,7 +173,7 @@ class TextMatcher:
                     if (ref, name_key) in seen or name_key == key:
                         continue
                     seen.add((ref, name_key))
-                    kept = skeleton(key) in index.skeletons(ref)
+                    kept = (key[0], skeleton(key)) in index.skeletons(ref)
                     if within_one_edit(key, name_key) and index.terms[ref.term].allows_typo_in(
                         ref.position, kept
                     ):

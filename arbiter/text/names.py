@@ -89,9 +89,11 @@ class NameIndex:
     own_words: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     word_forms: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
 
-    def skeletons(self, ref: WordRef) -> set[str]:
-        """Prefilter skeletons of every form of a term's word."""
-        return {s for key in self.word_forms[(ref.term, ref.position)] for s in skeletons(key)}
+    def skeletons(self, ref: WordRef) -> set[tuple[str, str]]:
+        """Prefilter skeletons of every form of a term's word, with their script ("L" or "A")."""
+        return {
+            (key[0], s) for key in self.word_forms[(ref.term, ref.position)] for s in skeletons(key)
+        }
 
     @classmethod
     def build(cls, entities: Iterable[Entity]) -> NameIndex:
@@ -118,6 +120,8 @@ class NameIndex:
         )
         for kind, texts in groups:
             readings = not any(_is_latin_term(t) for t in texts)
+            # A term also given in Arabic script needs no projected spellings when joined.
+            projected = not any(_is_arabic_term(t) for t in texts)
             for text in texts:
                 words: tuple[str, ...]
                 if kind == "hashtag":
@@ -126,12 +130,14 @@ class NameIndex:
                     words = term_words(text)
                 if not words or not words[0]:
                     continue
-                forms = [word_keys(word, readings=readings) for word in words]
+                forms = [
+                    word_keys(word, readings=readings, projections=projected) for word in words
+                ]
                 term = Term(len(self.terms), entity.id, kind, text, words, _triggers(kind, forms))
                 self.terms.append(term)
-                self._add_term(term, forms, readings)
+                self._add_term(term, forms, readings, projected)
 
-    def _add_term(self, term: Term, forms: list[set[str]], readings: bool) -> None:
+    def _add_term(self, term: Term, forms: list[set[str]], readings: bool, projected: bool) -> None:
         for position, (word, keys) in enumerate(zip(term.words, forms, strict=True)):
             self.word_forms[(term.id, position)] = tuple(sorted(keys))
             ref = WordRef(term.id, position)
@@ -151,7 +157,7 @@ class NameIndex:
                 for last in range(first + 1, n):
                     joined = "".join(term.words[first : last + 1])
                     ref = WordRef(term.id, first, last)
-                    for key in word_keys(joined, readings=readings):
+                    for key in word_keys(joined, readings=readings, projections=projected):
                         self.joined.setdefault(key, []).append(ref)
 
 
@@ -177,6 +183,10 @@ def _triggers(kind: str, forms: list[set[str]]) -> tuple[int, ...]:
 
 def _consonants(key: str) -> int:
     return sum(1 for letter in skeleton(key) if letter != "A")
+
+
+def _is_arabic_term(text: str) -> bool:
+    return any(alphabet.script_of(ch) == "arabic" for ch in normalize(text).text)
 
 
 def _is_latin_term(text: str) -> bool:

@@ -203,7 +203,7 @@ _CONSONANT_IN_ARABIC: dict[str, tuple[str, ...]] = {
 
 
 @cache
-def arabic_projections(word: str, limit: int = 256) -> frozenset[str]:
+def arabic_projections(word: str, limit: int = 64) -> frozenset[str]:
     """Every Arabic-script key a Latin word could be written as (short vowels unwritten)."""
     units = _projection_units(word)
     if not units:

@@ -44,7 +44,14 @@ _LEET_CLASS = {
     "@": "A", "$": "S", "€": "A", "£": "L", "|": "L",
 }  # fmt: skip
 # Arabic and Persian clitics written onto a name: ال, و, ب, ل, ف and their combinations.
+# (A Latin "al-" needs none: the broken reading splits it off.)
 ARTICLE_PREFIXES = ("", "AL", "L", "V", "B", "F", "VAL", "BAL", "FAL", "KAL")
+
+
+def _prefixes(script: str) -> tuple[str, ...]:
+    return ARTICLE_PREFIXES if script == "A" else ("",)
+
+
 # Letters that read as two consonants get a placeholder byte, replaced after translation.
 _MULTI = {"TS": "\x01", "FS": "\x02", "DS": "\x03", "KS": "\x04", "NK": "\x05"}
 _PLACEHOLDERS = {placeholder: letters for letters, placeholder in _MULTI.items()}
@@ -228,8 +235,8 @@ class Prefilter:
     @classmethod
     def build(cls, index: NameIndex) -> Prefilter:
         """Patterns for the words of every name, alias and hashtag that a match needs."""
-        words: list[set[str]] = []  # consonant skeletons of one word, or of words written as one
-        pairs: list[tuple[set[str], set[str]]] = []  # short words that must stand side by side
+        words: list[set[tuple[str, str]]] = []  # (script, skeleton) of a word, or words as one
+        pairs: list[tuple[set[tuple[str, str]], set[tuple[str, str]]]] = []  # side by side
         for term in index.terms:
             if term.kind == "context":
                 continue
@@ -237,17 +244,19 @@ class Prefilter:
             if term.adjacent_only:
                 pairs.append((forms[0], forms[1]))
             words += [forms[p] for p in term.triggers]
-        words += [skeletons(key) for key in index.joined]
+        words += [{(key[0], s) for s in skeletons(key)} for key in index.joined]
         anchored: set[str] = set()
         anywhere: set[str] = set()
         for spellings in words:
-            anchored |= {f" {a}{s} " for s in spellings if s for a in ARTICLE_PREFIXES}
-            anywhere |= {s for s in spellings if s}
+            for script, skel in spellings:
+                if skel:
+                    anchored |= {f" {a}{skel} " for a in _prefixes(script)}
+                    anywhere.add(skel)
         for firsts, seconds in pairs:
-            for first, second in itertools.product(firsts, seconds):
-                anchored |= {f" {a}{first} {second} " for a in ARTICLE_PREFIXES}
+            for (script, first), (_, second) in itertools.product(firsts, seconds):
+                anchored |= {f" {a}{first} {second} " for a in _prefixes(script)}
                 anywhere.add(squeeze(first + second))
-        always = any("" in spellings for spellings in words)
+        always = any(skel == "" for spellings in words for _, skel in spellings)
         return cls(anchored, anywhere, always=always)
 
     def skeletons(self, text: str) -> list[str]:

@@ -77,7 +77,7 @@ def tokenize(norm: Normalized) -> list[Token]:
         parts = _parts(norm, kinds, start, i, hashtag)
         if not parts:
             continue
-        chunk_tokens, atom = _chunk_tokens(parts, atom, hashtag, chunk=start)
+        chunk_tokens, atom = _chunk_tokens(parts, atom, hashtag, start, text)
         tokens.extend(chunk_tokens)
         # One-letter words continue a spaced-out word: "al-M u h a n d i s".
         if hashtag:
@@ -129,13 +129,14 @@ def _camel_cuts(norm: Normalized, start: int, end: int) -> list[int]:
 
 
 def _chunk_tokens(
-    parts: list[tuple[int, int, str]], atom: int, hashtag: bool, chunk: int
+    parts: list[tuple[int, int, str]], atom: int, hashtag: bool, chunk: int, text: str
 ) -> tuple[list[Token], int]:
     tokens = [
         Token(text, a, b, atom + k, atom + k, hashtag=hashtag, chunk=chunk)
         for k, (a, b, text) in enumerate(parts)
     ]
     if len(parts) > 1:
+        tokens += _hyphenated(parts, atom, hashtag, chunk, text)
         joined = "".join(p[2] for p in parts)
         tokens.append(
             Token(
@@ -150,6 +151,37 @@ def _chunk_tokens(
             )
         )
     return tokens, atom + len(parts)
+
+
+WORD_BREAKING_JOINERS = frozenset("-_/'’")
+
+
+def _hyphenated(
+    parts: list[tuple[int, int, str]], atom: int, hashtag: bool, chunk: int, text: str
+) -> list[Token]:
+    """Words between hyphens or apostrophes, each re-joined: "a.l-K.a.r.b.a.f.a.r.i"."""
+    groups: list[list[int]] = [[0]]
+    for k in range(1, len(parts)):
+        between = text[parts[k - 1][1] : parts[k][0]]
+        if WORD_BREAKING_JOINERS & set(between):
+            groups.append([])
+        groups[-1].append(k)
+    if len(groups) == 1:
+        return []
+    return [
+        Token(
+            "".join(parts[k][2] for k in group),
+            parts[group[0]][0],
+            parts[group[-1]][1],
+            atom + group[0],
+            atom + group[-1],
+            hashtag=hashtag,
+            joined=True,
+            chunk=chunk,
+        )
+        for group in groups
+        if len(group) > 1
+    ]
 
 
 def _spaced_word(singles: list[Token]) -> list[Token]:

@@ -68,3 +68,8 @@ def test_punctuation_ends_words_and_leet_symbols_stay_inside():
     assert words("Hello, world!") == ["hello", "world"]
     assert "$oleimani" in words("$oleimani!")
     assert "so1eimani" in words("so1eimani")
+
+
+def test_spaced_out_words_split_at_hyphens_and_apostrophes():
+    assert {"al", "karbafari"} <= set(joined("a.l-K.a.r.b.a.f.a.r.i"))
+    assert "shagarian" in joined("S.h.a.g.a.r.i.a.n'in")
