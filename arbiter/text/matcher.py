@@ -298,6 +298,8 @@ def word_readings(word: str) -> tuple[tuple[str, frozenset[str]], ...]:
     """Every prefixed key a normalized word could be read as, with the disguise it implies."""
     scripts = {alphabet.script_of(ch) for ch in word if ch.isalpha()}
     plain: frozenset[str] = frozenset()
+    if "arabic" in scripts and scripts & {"latin", "cyrillic", "greek"}:
+        return ()  # Arabic and Latin letters glued into one word spell neither
     if "arabic" in scripts:
         keys = (arabic_key(form) for form in _arabic_forms(word))
         return tuple(("A" + key, plain) for key in keys if key)

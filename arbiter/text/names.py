@@ -182,7 +182,7 @@ def _triggers(kind: str, forms: list[set[str]]) -> tuple[int, ...]:
 
 
 def _consonants(key: str) -> int:
-    return sum(1 for letter in skeleton(key) if letter != "A")
+    return sum(1 for letter in skeleton(key) if letter not in "AEO")
 
 
 def _is_arabic_term(text: str) -> bool:

@@ -60,22 +60,25 @@ _SINGLE = {
 }
 
 
-# How each key symbol reads in the prefilter's skeleton: consonant classes,
-# "A" for a vowel (in Latin keys) or a written vowel letter (ا, ی in Arabic-script
-# keys), "V" for v/w and و; h vanishes. prefilter._surface_class must read text
-# the same way.
-SKELETON = {
+# How each key symbol reads in the prefilter's skeleton: consonant classes; in Latin
+# keys "E" and "O" for front and back vowels; in Arabic-script keys "A" for a written
+# vowel letter (ا, ی) and "V" for و; h vanishes. prefilter._surface_class must read
+# text the same way.
+_CONSONANT_SKELETON = {
     "K": "K", "G": "K", "X": "K", "C": "K", "S": "S", "Š": "S", "Ž": "S", "J": "J",
-    "T": "T", "D": "D", "P": "F", "F": "F", "B": "B", "V": "V", "O": "V", "L": "L",
-    "M": "M", "N": "N", "R": "R", "e": "A", "o": "A", "I": "A", "Y": "A",
+    "T": "T", "D": "D", "P": "F", "F": "F", "B": "B", "V": "V", "L": "L", "M": "M",
+    "N": "N", "R": "R",
 }  # fmt: skip
+LATIN_SKELETON = _CONSONANT_SKELETON | {"e": "E", "o": "O", "Y": "E"}
+ARABIC_SKELETON = _CONSONANT_SKELETON | {"e": "A", "I": "A", "O": "V"}
 # Spellings of J that the byte tables read as two or three letters (dj, dzh, dsch).
 _J_SPELLINGS = ("J", "DJ", "DS", "DSK")
 
 
 def skeleton(key: str) -> str:
-    """The skeleton of a prefixed key ("LSoLeMeNe" -> "SALAMANA", "AKeSM" -> "KASM")."""
-    return squeeze("".join(SKELETON.get(symbol, "") for symbol in key[1:]))
+    """The skeleton of a prefixed key ("LSoLeMeNe" -> "SOLEMENE", "AKeSM" -> "KASM")."""
+    table = ARABIC_SKELETON if key[0] == "A" else LATIN_SKELETON
+    return squeeze("".join(table.get(symbol, "") for symbol in key[1:]))
 
 
 def skeletons(key: str) -> set[str]:
@@ -146,7 +149,7 @@ def _consonant_at(word: str, i: int) -> tuple[str | None, int]:
 
 
 def _latin_symbols(word: str) -> list[str]:
-    """Sound classes of a Latin word, vowel groups reduced to front or back."""
+    """Sound classes of a Latin word, vowels reduced to front or back."""
     out: list[str] = []
     i, n = 0, len(word)
     while i < n:
@@ -154,8 +157,11 @@ def _latin_symbols(word: str) -> list[str]:
             out.append("Y")
             i += 1
         elif word[i] in VOWELS:
-            out.append(BACK if word[i] in "ou" else FRONT)
-            i = _vowel_group_end(word, i)
+            # Each letter of a vowel group keeps its class ("ua" is back-front); repeats
+            # collapse, so ei, ey and ai are one front vowel and ou one back vowel.
+            end = _vowel_group_end(word, i)
+            out += [BACK if letter in "ou" else FRONT for letter in word[i:end]]
+            i = end
         else:
             symbol, i = _consonant_at(word, i)
             if symbol:
@@ -310,8 +316,6 @@ def _collapse(key: str) -> str:
     for symbol in key:
         if out and out[-1] == symbol:
             continue
-        if out and symbol in (FRONT, BACK) and out[-1] in (FRONT, BACK):
-            continue  # a vowel group keeps the class of its first vowel
         out.append(symbol)
     return "".join(out)
 

@@ -31,17 +31,18 @@ import numpy as np
 
 from arbiter.text import alphabet
 from arbiter.text.names import NameIndex, WordRef
-from arbiter.text.phonetic import SKELETON, skeletons, squeeze
+from arbiter.text.phonetic import ARABIC_SKELETON, skeletons, squeeze
+from arbiter.text.tokens import WORD_BREAKING_JOINERS
 
 _LATIN_CLASS = {
     "q": "K", "k": "K", "c": "K", "g": "K", "x": "K", "s": "S", "z": "S", "j": "J",
     "t": "T", "d": "D", "p": "F", "f": "F", "b": "B", "v": "V", "w": "V", "l": "L",
-    "m": "M", "n": "N", "r": "R", "a": "A", "e": "A", "i": "A", "o": "A", "u": "A",
-    "y": "A", "h": "",
+    "m": "M", "n": "N", "r": "R", "a": "E", "e": "E", "i": "E", "o": "O", "u": "O",
+    "y": "E", "h": "",
 }  # fmt: skip
 _LEET_CLASS = {
-    "0": "A", "1": "L", "3": "A", "4": "A", "5": "S", "7": "T", "8": "B", "9": "K",
-    "@": "A", "$": "S", "€": "A", "£": "L", "|": "L",
+    "0": "O", "1": "L", "3": "E", "4": "E", "5": "S", "7": "T", "8": "B", "9": "K",
+    "@": "E", "$": "S", "€": "E", "£": "L", "|": "L",
 }  # fmt: skip
 # Arabic and Persian clitics written onto a name: ال, و, ب, ل, ف and their combinations.
 # (A Latin "al-" needs none: the broken reading splits it off.)
@@ -52,8 +53,10 @@ def _prefixes(script: str) -> tuple[str, ...]:
     return ARTICLE_PREFIXES if script == "A" else ("",)
 
 
-# Letters that read as two consonants get a placeholder byte, replaced after translation.
-_MULTI = {"TS": "\x01", "FS": "\x02", "DS": "\x03", "KS": "\x04", "NK": "\x05"}
+# Letters that read as two sounds (ц, ψ, ѕ, ң, ю, œ) get a placeholder byte,
+# replaced after translation.
+_MULTI = {"TS": "\x01", "FS": "\x02", "DS": "\x03", "KS": "\x04", "NK": "\x05", "EO": "\x06",
+          "OE": "\x07"}  # fmt: skip
 _PLACEHOLDERS = {placeholder: letters for letters, placeholder in _MULTI.items()}
 _SEPARATORS = frozenset('#,;:()[]{}"«»“”„،؛؟<>!')
 
@@ -80,7 +83,7 @@ def _surface_class(ch: str, reading: str = "plain") -> str:
         # Read as letters only where a digit stands inside a word ("S0l3iman1").
         return _LEET_CLASS.get(ch, "") if reading == "leet" else ""
     if ch in alphabet.ARABIC_KEY:
-        return SKELETON.get(alphabet.ARABIC_KEY[ch], "")
+        return ARABIC_SKELETON.get(alphabet.ARABIC_KEY[ch], "")
     if reading == "lookalike" and ch in alphabet.homoglyphs():
         return _LATIN_CLASS.get(alphabet.homoglyphs()[ch], "")
     roman = alphabet.CYRILLIC_LATIN.get(ch) or alphabet.GREEK_LATIN.get(ch)
@@ -116,7 +119,7 @@ def _alphabet() -> str:
     return "".join(chars)
 
 
-def _translation(chars: str, classify: Callable[[str], str]) -> tuple[bytes, bytes]:
+def _translation(chars: str, classify: Callable[[str], str]) -> Table:
     """A bytes.translate table and deletion set from a per-character classification."""
     table, deleted = bytearray(range(256)), bytearray()
     for byte, ch in enumerate(chars):
@@ -140,20 +143,32 @@ def _byte_class(byte_values: Iterable[int]) -> bytes:
     return b"[" + b"".join(re.escape(bytes([b])) for b in byte_values) + b"]"
 
 
-def _reading(chars: str, mode: str) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes]]:
-    """Two tables for one reading of the letters: joiners vanish, or joiners end a word.
+Table = tuple[bytes, bytes]  # a bytes.translate table and the bytes it deletes
+Reading = tuple[Table, ...]
 
-    "S.o.l.e.i.m.a.n.i" needs the first, "Qassem.Soleimani" and "RIP🌹Soleimani"
-    (a surname at a word start) the second.
+
+def _reading(chars: str, mode: str) -> Reading:
+    """Three tables for one reading of the letters, differing in what a joiner does.
+
+    All joiners vanish: "S.o.l.e.i.m.a.n.i". Hyphens and apostrophes end a word, other
+    joiners vanish: "a.l-M.u.h.a.n.d.i.s". Every joiner ends a word: "Qassem.Soleimani",
+    "RIP🌹Soleimani" (a surname at a word start).
     """
 
-    def broken(ch: str) -> str:
-        cls = _surface_class(ch, mode)
-        if cls == "" and not ch.isalnum() and ch not in "$@€£":
-            return " "
-        return cls
+    def breaking(breakers: Callable[[str], bool]) -> Callable[[str], str]:
+        def classify(ch: str) -> str:
+            cls = _surface_class(ch, mode)
+            if cls == "" and not ch.isalnum() and ch not in "$@€£" and breakers(ch):
+                return " "
+            return cls
 
-    return _translation(chars, lambda ch: _surface_class(ch, mode)), _translation(chars, broken)
+        return classify
+
+    return (
+        _translation(chars, lambda ch: _surface_class(ch, mode)),
+        _translation(chars, breaking(lambda ch: ch in WORD_BREAKING_JOINERS)),
+        _translation(chars, breaking(lambda ch: True)),
+    )
 
 
 def _word_shape(ch: str) -> str:
@@ -190,13 +205,12 @@ class _Tables:
     """The byte tables of the prefilter, built once from the alphabet module's tables."""
 
     encoding: Any
-    # Each reading: (joiners vanish, joiners end a word), each a (table, bytes to delete).
-    plain: tuple[tuple[bytes, bytes], tuple[bytes, bytes]]
-    leet: tuple[tuple[bytes, bytes], tuple[bytes, bytes]]  # digits as letters: "S0l3iman1"
-    alternates: tuple[tuple[tuple[bytes, bytes], tuple[bytes, bytes]], ...]  # Cyrillic, Greek
-    word_shape: tuple[bytes, bytes]
-    leet_shape: tuple[bytes, bytes]
-    script_shape: tuple[bytes, bytes]
+    plain: Reading
+    leet: Reading  # digits as letters: "S0l3iman1"
+    alternates: tuple[Reading, ...]  # Cyrillic and Greek letters read as look-alikes
+    word_shape: Table
+    leet_shape: Table
+    script_shape: Table
     spaced: re.Pattern[bytes]  # three or more one-letter words in a row: "S o l e i"
 
 
@@ -306,15 +320,16 @@ class Prefilter:
     def _search_reading(
         self,
         encoded: bytes,
-        reading: tuple[tuple[bytes, bytes], tuple[bytes, bytes]],
+        reading: Reading,
         result: list[bool],
         hashtags: set[int],
     ) -> None:
         """Search one reading of a batch: names at word starts, and inside hashtags."""
-        joined, broken = reading
+        joined, *broken = reading
         skeleton_bytes = _translate(encoded, joined)
         self._search(skeleton_bytes, result)
-        self._search(_translate(encoded, broken), result)
+        for table in broken:
+            self._search(_translate(encoded, table), result)
         if hashtags:  # a hashtag's camelCase parts start anywhere: "#GeneralSoleimani"
             in_hashtags = [False] * len(result)
             self._search(skeleton_bytes, in_hashtags, self._hashtag_automaton)
@@ -406,7 +421,7 @@ def _posts_containing(shape: bytes, needles: tuple[bytes, ...]) -> set[int]:
     return found
 
 
-def _translate(encoded: bytes, table: tuple[bytes, bytes]) -> bytes:
+def _translate(encoded: bytes, table: Table) -> bytes:
     skeleton_bytes = encoded.translate(*table)
     for placeholder, letters in _PLACEHOLDERS.items():
         if placeholder.encode() in skeleton_bytes:
