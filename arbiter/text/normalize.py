@@ -40,6 +40,8 @@ class Normalized:
 
 def normalize(text: str) -> Normalized:
     """Fold `text` to the form the matcher compares, with offsets back to `text`."""
+    if text.isascii():  # ASCII folds one to one, by case alone
+        return Normalized(text.lower(), tuple(range(len(text))), text)
     chars: list[str] = []
     source: list[int] = []
     for index, ch in enumerate(text):

@@ -36,43 +36,66 @@ class Token:
     chunk: int = 0  # which run of non-separator characters it came from
 
 
-def _kind(text: str, i: int) -> str:
-    """word, joiner, separator or hash for the character at i of normalized text."""
-    ch = text[i]
-    if ch.isalnum():
-        return "word"
-    if ch == "#":
-        return "hash"
-    if ch.isspace() or ch in HARD_SEPARATORS:
-        return "separator"
-    if ch in INNER_SYMBOLS:
-        before = i > 0 and text[i - 1].isalnum()
-        after = i + 1 < len(text) and text[i + 1].isalnum()
-        if ch in "!|":
-            return "word" if before and after else "separator"
-        return "word" if after else "joiner"
-    if ch in JOINERS or unicodedata.category(ch)[0] in "SPM":
-        return "joiner"
-    return "separator"
+WORD, JOINER, SEPARATOR, HASH, INNER = "w", "j", "s", "h", "i"
+
+
+class _CharKinds(dict[str, str]):
+    """Each character's kind, computed once: str.translate then reads it at C speed."""
+
+    def __missing__(self, ch: str) -> str:
+        if ch.isalnum():
+            kind = WORD
+        elif ch == "#":
+            kind = HASH
+        elif ch.isspace() or ch in HARD_SEPARATORS:
+            kind = SEPARATOR
+        elif ch in INNER_SYMBOLS:
+            kind = INNER
+        elif ch in JOINERS or unicodedata.category(ch)[0] in "SPM":
+            kind = JOINER
+        else:
+            kind = SEPARATOR
+        self[ch] = kind
+        return kind
+
+
+_KINDS = _CharKinds()
+
+
+def _kinds(text: str) -> str:
+    """word, joiner, separator or hash for each character of normalized text."""
+    kinds = text.translate({ord(c): _KINDS[c] for c in set(text)})
+    if INNER not in kinds:
+        return kinds
+    resolved = list(kinds)
+    for i, kind in enumerate(kinds):
+        if kind == INNER:  # a leet symbol is part of a word only next to letters
+            before = i > 0 and kinds[i - 1] == WORD
+            after = i + 1 < len(kinds) and kinds[i + 1] == WORD
+            if text[i] in "!|":
+                resolved[i] = WORD if before and after else SEPARATOR
+            else:
+                resolved[i] = WORD if after else JOINER
+    return "".join(resolved)
 
 
 def tokenize(norm: Normalized) -> list[Token]:
     """All candidate tokens of `norm`, in order of their first atom."""
     text = norm.text
-    kinds = [_kind(text, i) for i in range(len(text))]
+    kinds = _kinds(text)
     tokens: list[Token] = []
     atom = 0
     singles: list[Token] = []  # a run of one-letter chunks: "S o l e i m a n i"
     i, n = 0, len(text)
     while i < n:
-        if kinds[i] == "separator":
+        if kinds[i] == SEPARATOR:
             i += 1
             continue
-        hashtag = kinds[i] == "hash"
+        hashtag = kinds[i] == HASH
         if hashtag:
             i += 1
         start = i
-        while i < n and kinds[i] in ("word", "joiner"):
+        while i < n and kinds[i] in (WORD, JOINER):
             i += 1
         parts = _parts(norm, kinds, start, i, hashtag)
         if not parts:
@@ -97,17 +120,17 @@ def tokenize(norm: Normalized) -> list[Token]:
 
 
 def _parts(
-    norm: Normalized, kinds: list[str], start: int, end: int, hashtag: bool
+    norm: Normalized, kinds: str, start: int, end: int, hashtag: bool
 ) -> list[tuple[int, int, str]]:
     """Runs of word characters in [start, end); in hashtags also split at camelCase."""
     parts: list[tuple[int, int, str]] = []
     i = start
     while i < end:
-        if kinds[i] != "word":
+        if kinds[i] != WORD:
             i += 1
             continue
         j = i
-        while j < end and kinds[j] == "word":
+        while j < end and kinds[j] == WORD:
             j += 1
         cuts = _camel_cuts(norm, i, j) if hashtag else []
         bounds = [i, *cuts, j]
