@@ -1116,8 +1116,10 @@ def run(
     workers: int,
     seed: int,
     console: Console,
+    results: Path | None = None,
 ) -> dict[str, Any]:
-    """Generate, measure, print one table, write bench/results/text.md; return the figures."""
+    """Generate, measure, print one table, write it as Markdown; return the figures."""
+    results = RESULTS if results is None else results
     if posts < 1 or entities < 1 or workers < 1:
         raise ValueError("posts, entities and workers must be at least 1")
     rng = Random(seed)
@@ -1183,6 +1185,6 @@ def run(
         console.print(f"[yellow]{len(accuracy.missed):,} planted mention(s) missed[/yellow], e.g.:")
         for example in figures["missed_examples"]:
             console.print(f"  {_missed_line(example)}", highlight=False)
-    write_markdown(RESULTS, figures, rows)
-    console.print(f"written: {RESULTS}", highlight=False)
+    write_markdown(results, figures, rows)
+    console.print(f"written: {results}", highlight=False)
     return figures
