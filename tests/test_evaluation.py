@@ -11,21 +11,10 @@ from collections import Counter
 import pytest
 
 from arbiter.engine import Engine
-from arbiter.model import Post
+from arbiter.model import VIAS, Post
 from tests.conftest import labelled_posts
 
-POSITIVE = {
-    "exact",
-    "script_variant",
-    "transliteration",
-    "homoglyph",
-    "spacing",
-    "leetspeak",
-    "typo",
-    "hashtag",
-    "alias",
-    "surname_context",
-}
+POSITIVE = set(VIAS)  # every way of writing a name is a class of the set
 NEGATIVE = {
     "shared_surname",
     "same_skeleton",

@@ -154,18 +154,35 @@ class _Checker:
                 values.append(value)
         return tuple(values)
 
-    def entities(self, node: yaml.Node | None) -> list[Entity]:
+    def items(self, node: yaml.Node | None, plural: str, singular: str) -> list[yaml.MappingNode]:
+        """The mappings of a non-empty list, each other item reported."""
         if node is None:
             return []
         if not isinstance(node, yaml.SequenceNode) or not node.value:
-            self.problem(node, "entities must be a non-empty list")
+            self.problem(node, f"{plural} must be a non-empty list")
             return []
-        entities: list[Entity] = []
-        seen: dict[str, int] = {}
+        items = [item for item in node.value if isinstance(item, yaml.MappingNode)]
         for item in node.value:
             if not isinstance(item, yaml.MappingNode):
-                self.problem(item, "each entity must be a mapping")
-                continue
+                self.problem(item, f"each {singular} must be a mapping")
+        return items
+
+    def unique_id(self, fields: dict[str, yaml.Node], what: str, seen: dict[str, int]) -> str:
+        """The item's id, reported if an earlier item has it too."""
+        item_id = self.string(fields.get("id"), f"{what} id")
+        if item_id in seen:
+            self.problem(
+                fields["id"],
+                f"duplicate {what} id '{item_id}' (first defined on line {seen[item_id]})",
+            )
+        elif item_id:
+            seen[item_id] = fields["id"].start_mark.line + 1
+        return item_id
+
+    def entities(self, node: yaml.Node | None) -> list[Entity]:
+        entities: list[Entity] = []
+        seen: dict[str, int] = {}
+        for item in self.items(node, "entities", "entity"):
             fields = self.mapping(
                 item,
                 "entity",
@@ -180,14 +197,7 @@ class _Checker:
                     "description",
                 ),
             )
-            entity_id = self.string(fields.get("id"), "entity id")
-            if entity_id in seen:
-                self.problem(
-                    fields["id"],
-                    f"duplicate entity id '{entity_id}' (first defined on line {seen[entity_id]})",
-                )
-            elif entity_id:
-                seen[entity_id] = fields["id"].start_mark.line + 1
+            entity_id = self.unique_id(fields, "entity", seen)
             kind = self.string(fields.get("kind"), "kind", required=False) or "person"
             if kind not in ENTITY_KINDS:
                 self.problem(
@@ -223,31 +233,16 @@ class _Checker:
         return entities
 
     def rules(self, node: yaml.Node | None, entity_ids: set[str]) -> list[Rule]:
-        if node is None:
-            return []
-        if not isinstance(node, yaml.SequenceNode) or not node.value:
-            self.problem(node, "rules must be a non-empty list")
-            return []
         rules: list[Rule] = []
         seen: dict[str, int] = {}
-        for item in node.value:
-            if not isinstance(item, yaml.MappingNode):
-                self.problem(item, "each rule must be a mapping")
-                continue
+        for item in self.items(node, "rules", "rule"):
             fields = self.mapping(
                 item,
                 "rule",
                 required=("id", "when", "action"),
                 optional=("territorial_scope", "description"),
             )
-            rule_id = self.string(fields.get("id"), "rule id")
-            if rule_id in seen:
-                self.problem(
-                    fields["id"],
-                    f"duplicate rule id '{rule_id}' (first defined on line {seen[rule_id]})",
-                )
-            elif rule_id:
-                seen[rule_id] = fields["id"].start_mark.line + 1
+            rule_id = self.unique_id(fields, "rule", seen)
             action = self.string(fields.get("action"), "action")
             if action and action not in ACTIONS:
                 self.problem(

@@ -305,19 +305,10 @@ def latin_readings(arabic: str, limit: int = 512) -> frozenset[str]:
             choices.append(("", FRONT, BACK))  # an unwritten short vowel
     keys: set[str] = set()
     for combo in product(*choices):
-        keys.add(_collapse("".join(combo)))
+        keys.add(squeeze("".join(combo)))
         if len(keys) >= limit:
             break
     return frozenset(keys)
-
-
-def _collapse(key: str) -> str:
-    out: list[str] = []
-    for symbol in key:
-        if out and out[-1] == symbol:
-            continue
-        out.append(symbol)
-    return "".join(out)
 
 
 def deletions(key: str) -> set[str]:

@@ -17,8 +17,15 @@ from arbiter.cli import _bench_module
 def test_text_benchmark_runs_and_finds_the_planted_mentions(tmp_path: Path):
     bench = _bench_module("text")
     console = Console(file=io.StringIO(), width=200)
-    figures = bench.run(posts=3000, entities=40, memory_entities=0, workers=1, seed=11,
-                        console=console, results=tmp_path / "text.md")
+    figures = bench.run(
+        posts=3000,
+        entities=40,
+        memory_entities=0,
+        workers=1,
+        seed=11,
+        console=console,
+        results=tmp_path / "text.md",
+    )
     assert figures["planted"] > 20
     assert figures["recall_planted"] >= 0.95
     assert figures["false_alarms"] == 0
