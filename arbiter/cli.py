@@ -219,7 +219,3 @@ def _bench_module(name: str) -> Any:
     sys.modules[spec.name] = module  # dataclasses in the module look themselves up there
     spec.loader.exec_module(module)
     return module
-
-
-def main() -> None:
-    app()

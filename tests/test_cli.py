@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -50,3 +52,10 @@ def test_explain_lists_the_matches(example_policy_path: Path):
 def test_explain_says_when_nothing_matched(example_policy_path: Path):
     result = runner.invoke(app, ["explain", "-p", str(example_policy_path), "-t", "Islam Slimani"])
     assert result.exit_code == 0 and "no match" in result.stdout
+
+
+def test_python_dash_m_runs_the_cli():
+    result = subprocess.run(
+        [sys.executable, "-m", "arbiter", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "check-policy" in result.stdout

@@ -456,11 +456,3 @@ def _best_per_span(matches: list[Match]) -> list[Match]:
 
 def _nested(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return (a[0] <= b[0] and b[1] <= a[1]) or (b[0] <= a[0] and a[1] <= b[1])
-
-
-def key_of(word: str) -> str:
-    """The prefixed key of a normalized word (for explain and tests)."""
-    scripts = {alphabet.script_of(ch) for ch in word if ch.isalpha()}
-    if "arabic" in scripts:
-        return "A" + arabic_key(word)
-    return "L" + latin_key(romanize(word))

@@ -178,3 +178,14 @@ def test_a_long_post_full_of_names_gives_every_mention(matcher: TextMatcher):
     matches = matcher.find(text)
     assert len(matches) == 4000
     assert {m.via for m in matches} == {"exact", "hashtag"}
+
+
+def test_a_name_of_short_words_counts_only_with_its_words_side_by_side():
+    matcher = TextMatcher([Entity("ar", "person", ("Ali Reza",), context_terms=("general",))])
+    assert [m.matched for m in matcher.find("we met Ali Reza today")] == ["Ali Reza"]
+    assert matcher.find("Ali met Reza today") == []  # near, but not side by side
+    assert matcher.find("the general Reza") == []  # a short surname does not stand alone
+
+
+def test_a_word_gluing_arabic_and_latin_letters_reads_as_neither(matcher: TextMatcher):
+    assert matcher.find("ripسلیمانی the general") == []
