@@ -2,17 +2,22 @@
 
 Almost every post mentions nothing a policy designates, so the full matcher
 (normalization with offsets, tokens, phonetic keys) runs only on texts that
-pass this filter. The filter works on bytes, in C: the text is NFKD-folded and
-encoded with a charmap that keeps only letters, digits and word separators
-(marks, tatweel, zero-width characters and emoji vanish, which re-joins words
-split by them), each letter is translated to its consonant class (vowels, h
-and y deleted), doubled classes are squeezed, and one Aho-Corasick automaton
-looks for the consonant skeletons of the entities' names.
+pass this filter. The filter works on a whole batch of posts at once, in C:
+the texts are NFKD-folded, stripped of invisible characters (marks, tatweel,
+zero-width) and charmap-encoded; byte tables turn every letter into its sound
+class (a skeleton: consonant classes, front/back vowels for Latin script,
+written vowel letters for Arabic script, h gone), in three readings that differ
+in what joiners do ("S.o.l.e.i.m.a.n.i", "a.l-M.u.h.a.n.d.i.s",
+"Qassem.Soleimani"); NumPy squeezes doubled letters; one Aho-Corasick automaton
+looks for the skeletons of the entities' distinctive words as whole words, and
+a second one looks inside hashtags.
 
 It must never rule out a text the matcher would match. That holds because the
-byte tables are built from the same sound classes as the phonetic keys, and
-texts the tables cannot judge (letters split by spaces, "1"/"|"/"!" standing
-for i or l) are passed to the matcher unconditionally.
+byte tables are built from the same sound classes as the phonetic keys, other
+readings are added where a text needs them (Cyrillic and Greek look-alikes,
+digits standing for letters), and texts the tables cannot judge (letters split
+by spaces, "1", "|" or "!" inside a word) go to the matcher unconditionally.
+A property test in tests/text/test_prefilter.py checks exactly this.
 """
 
 from __future__ import annotations
