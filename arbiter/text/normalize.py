@@ -38,20 +38,53 @@ class Normalized:
         return self.source[start], self.source[end - 1] + 1
 
 
+class _Folds(dict[int, str]):
+    """fold_char by code point, computed once per character, for str.translate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deleted: set[str] = set()  # characters that fold to nothing
+        self.expanded: set[str] = set()  # characters that fold to several
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        folded = fold_char(ch)
+        if not folded:
+            self.deleted.add(ch)
+        elif len(folded) > 1:
+            self.expanded.add(ch)
+        self[code] = folded
+        return folded
+
+
+_FOLDS = _Folds()
+
+
 def normalize(text: str) -> Normalized:
     """Fold `text` to the form the matcher compares, with offsets back to `text`."""
     if text.isascii():  # ASCII folds one to one, by case alone
         return Normalized(text.lower(), tuple(range(len(text))), text)
+    folded = text.translate(_FOLDS)
+    if _FOLDS.expanded.isdisjoint(text):
+        # Each character folds to itself or vanishes: the offsets need no per-character work.
+        if _FOLDS.deleted.isdisjoint(text):
+            source: tuple[int, ...] = tuple(range(len(text)))
+        else:
+            deleted = _FOLDS.deleted
+            source = tuple(i for i, ch in enumerate(text) if ch not in deleted)
+        if not homoglyphs().keys().isdisjoint(folded):
+            chars = list(folded)
+            _fold_homoglyphs_in_latin_words(chars)
+            folded = "".join(chars)
+        return Normalized(folded, source, text)
+    return _normalize_slowly(text)
+
+
+def _normalize_slowly(text: str) -> Normalized:
     chars: list[str] = []
     source: list[int] = []
     for index, ch in enumerate(text):
-        if ch.isascii():
-            # ASCII folds to itself except for case; the common case stays cheap.
-            chars.append(ch.lower())
-            source.append(index)
-            continue
-        folded = fold_char(ch)
-        for part in folded:
+        for part in fold_char(ch):
             chars.append(part)
             source.append(index)
     _fold_homoglyphs_in_latin_words(chars)

@@ -10,6 +10,7 @@ split by dots, dashes, asterisks, emoji or spaces ("S.o.l.e.i.m.a.n.i",
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -85,38 +86,35 @@ def tokenize(norm: Normalized) -> list[Token]:
     kinds = _kinds(text)
     tokens: list[Token] = []
     atom = 0
-    singles: list[Token] = []  # a run of one-letter chunks: "S o l e i m a n i"
-    i, n = 0, len(text)
-    while i < n:
-        if kinds[i] == SEPARATOR:
-            i += 1
-            continue
-        hashtag = kinds[i] == HASH
-        if hashtag:
-            i += 1
-        start = i
-        while i < n and kinds[i] in (WORD, JOINER):
-            i += 1
+    singles: list[tuple[Token, bool]] = []  # one-letter parts, and whether each stood alone
+    for chunk in _CHUNK.finditer(kinds):
+        hashtag = chunk.group(1) is not None
+        start, i = chunk.start(2), chunk.end(2)
         parts = _parts(norm, kinds, start, i, hashtag)
         if not parts:
             continue
         chunk_tokens, atom = _chunk_tokens(parts, atom, hashtag, start, text)
         tokens.extend(chunk_tokens)
-        # One-letter words continue a spaced-out word: "al-M u h a n d i s".
+        # One-letter words make a spaced-out word ("S o l e i m a n i"); the one-letter
+        # ends of a neighbouring word join it ("al-M u h a n d i s").
         if hashtag:
             tokens.extend(_spaced_word(singles))
             singles = []
         elif len(parts) == 1 and len(parts[0][2]) == 1:
-            singles.append(chunk_tokens[0])
+            singles.append((chunk_tokens[0], True))
         else:
             if len(parts[0][2]) == 1:
-                singles.append(chunk_tokens[0])
+                singles.append((chunk_tokens[0], False))
             tokens.extend(_spaced_word(singles))
             last = chunk_tokens[len(parts) - 1]
-            singles = [last] if len(last.text) == 1 else []
+            singles = [(last, False)] if len(last.text) == 1 else []
     tokens.extend(_spaced_word(singles))
     tokens.sort(key=lambda t: (t.first_atom, t.last_atom))
     return tokens
+
+
+_CHUNK = re.compile(f"({HASH})?([{WORD}{JOINER}]+)")
+_PART = re.compile(f"{WORD}+")
 
 
 def _parts(
@@ -124,19 +122,12 @@ def _parts(
 ) -> list[tuple[int, int, str]]:
     """Runs of word characters in [start, end); in hashtags also split at camelCase."""
     parts: list[tuple[int, int, str]] = []
-    i = start
-    while i < end:
-        if kinds[i] != WORD:
-            i += 1
-            continue
-        j = i
-        while j < end and kinds[j] == WORD:
-            j += 1
+    for run in _PART.finditer(kinds, start, end):
+        i, j = run.span()
         cuts = _camel_cuts(norm, i, j) if hashtag else []
         bounds = [i, *cuts, j]
         for a, b in itertools.pairwise(bounds):
             parts.append((a, b, norm.text[a:b]))
-        i = j
     return parts
 
 
@@ -207,16 +198,18 @@ def _hyphenated(
     ]
 
 
-def _spaced_word(singles: list[Token]) -> list[Token]:
-    if len(singles) < MIN_SPACED_LETTERS:
+def _spaced_word(singles: list[tuple[Token, bool]]) -> list[Token]:
+    """The word spelt by a run of one-letter parts, if enough of them stood alone."""
+    if sum(alone for _, alone in singles) < MIN_SPACED_LETTERS:
         return []
+    letters = [token for token, _ in singles]
     return [
         Token(
-            "".join(t.text for t in singles),
-            singles[0].start,
-            singles[-1].end,
-            singles[0].first_atom,
-            singles[-1].last_atom,
+            "".join(t.text for t in letters),
+            letters[0].start,
+            letters[-1].end,
+            letters[0].first_atom,
+            letters[-1].last_atom,
             joined=True,
         )
     ]
