@@ -90,7 +90,10 @@ def tokenize(norm: Normalized) -> list[Token]:
     for chunk in _CHUNK.finditer(kinds):
         hashtag = chunk.group(1) is not None
         start, i = chunk.start(2), chunk.end(2)
-        parts = _parts(norm, kinds, start, i, hashtag)
+        if not hashtag and kinds.find(JOINER, start, i) == -1:
+            parts = [(start, i, text[start:i])]  # a plain word, the common case
+        else:
+            parts = _parts(norm, kinds, start, i, hashtag)
         if not parts:
             continue
         chunk_tokens, atom = _chunk_tokens(parts, atom, hashtag, start, text)
