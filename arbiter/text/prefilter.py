@@ -23,7 +23,6 @@ A property test in tests/text/test_prefilter.py checks exactly this.
 from __future__ import annotations
 
 import codecs
-import itertools
 import re
 import unicodedata
 from bisect import bisect_right
@@ -35,6 +34,7 @@ import ahocorasick
 import numpy as np
 
 from arbiter.text import alphabet
+from arbiter.text.corroborate import Corroborator, Requirement
 from arbiter.text.names import NameIndex, WordRef
 from arbiter.text.phonetic import ARABIC_SKELETON, skeletons, squeeze
 from arbiter.text.tokens import WORD_BREAKING_JOINERS
@@ -217,6 +217,7 @@ class _Tables:
     leet_shape: Table
     script_shape: Table
     spaced: re.Pattern[bytes]  # three or more one-letter words in a row: "S o l e i"
+    hashtag: re.Pattern[bytes]  # a hashtag, up to the next separator
 
 
 def _tables() -> _Tables:
@@ -237,46 +238,56 @@ def _tables() -> _Tables:
         leet_shape=_translation(chars, _leet_shape),
         script_shape=_translation(chars, _script_shape),
         spaced=spaced,
+        hashtag=re.compile(b"#[^%s]+" % seps[1:-1]),
     )
 
 
 class Prefilter:
     """An Aho-Corasick automaton over the consonant skeletons of every entity's names."""
 
-    def __init__(self, anchored: Iterable[str], in_hashtags: Iterable[str], always: bool = False):
+    def __init__(
+        self,
+        anchored: dict[str, set[Requirement]],
+        in_hashtags: Iterable[str],
+        corroborator: Corroborator | None = None,
+        always: bool = False,
+    ):
         self.tables = _tables()
-        self.patterns = sorted(set(anchored))
+        self.patterns = sorted(anchored)
         self.hashtag_patterns = sorted(set(in_hashtags))
         self.always = always or not self.patterns
-        self._automaton = _automaton(self.patterns)
-        self._hashtag_automaton = _automaton(self.hashtag_patterns)
+        self.corroborator = corroborator
+        self._automaton = _automaton({p: tuple(anchored[p]) for p in self.patterns})
+        self._hashtag_automaton = _automaton({p: (None,) for p in self.hashtag_patterns})
 
     @classmethod
     def build(cls, index: NameIndex) -> Prefilter:
         """Patterns for the words of every name, alias and hashtag that a match needs."""
-        words: list[set[tuple[str, str]]] = []  # (script, skeleton) of a word, or words as one
-        pairs: list[tuple[set[tuple[str, str]], set[tuple[str, str]]]] = []  # side by side
+        anchored: dict[str, set[Requirement]] = {}
+        anywhere: set[str] = set()
+
+        def add(spellings: set[tuple[str, str]], requirement: Requirement, tail: str = "") -> None:
+            for script, skel in spellings:
+                if skel:
+                    for prefix in _prefixes(script):
+                        anchored.setdefault(f" {prefix}{skel}{tail} ", set()).add(requirement)
+                    anywhere.add(squeeze(skel + tail.replace(" ", "")))
+
+        always = False
         for term in index.terms:
             if term.kind == "context":
                 continue
             forms = [index.skeletons(WordRef(term.id, p)) for p in range(len(term.words))]
             if term.adjacent_only:
-                pairs.append((forms[0], forms[1]))
-            words += [forms[p] for p in term.triggers]
-        words += [{(key[0], s) for s in skeletons(key)} for key in index.joined]
-        anchored: set[str] = set()
-        anywhere: set[str] = set()
-        for spellings in words:
-            for script, skel in spellings:
-                if skel:
-                    anchored |= {f" {a}{skel} " for a in _prefixes(script)}
-                    anywhere.add(skel)
-        for firsts, seconds in pairs:
-            for (script, first), (_, second) in itertools.product(firsts, seconds):
-                anchored |= {f" {a}{first} {second} " for a in _prefixes(script)}
-                anywhere.add(squeeze(first + second))
-        always = any(skel == "" for spellings in words for _, skel in spellings)
-        return cls(anchored, anywhere, always=always)
+                for _, second in forms[1]:
+                    add(forms[0], None, " " + second)
+            for position in term.triggers:
+                always = always or any(skel == "" for _, skel in forms[position])
+                # A found word of a longer name still needs the name's other words.
+                add(forms[position], (term.id, position) if len(forms) > 1 else None)
+        for key in index.joined:  # words written as one
+            add({(key[0], s) for s in skeletons(key)}, None)
+        return cls(anchored, anywhere, Corroborator(index, ARTICLE_PREFIXES), always=always)
 
     def skeletons(self, text: str) -> list[str]:
         """The consonant skeletons of `text` that the automaton searches (three if Cyrillic)."""
@@ -298,28 +309,30 @@ class Prefilter:
         starts = _post_starts(encoded)
         result = [False] * len(texts)
         hashtags = _posts_containing(encoded, (b"#",))
-        self._search_reading(encoded, t.plain, result, hashtags)
+        leet = encoded.translate(*t.leet_shape)
+        leet_posts = _posts_containing(leet, (b"ad", b"da"))
+        script_posts = _posts_containing(encoded.translate(*t.script_shape), (b"c",))
+        found: dict[int, list[Requirement]] = {}
+        squeezed = self._search_reading(encoded, t.plain, result, hashtags, found)
+        extra: dict[int, tuple[Reading, ...]] = {i: (t.leet,) for i in leet_posts}
+        for index in script_posts:
+            extra[index] = (*extra.get(index, ()), *t.alternates)
+        for index, readings in extra.items():  # other readings of the same post
+            one = _post(encoded, starts, index)
+            single = [False]
+            for reading in readings:
+                found_here: dict[int, list[Requirement]] = {}
+                self._search_reading(
+                    one, reading, single, {0} if index in hashtags else set(), found_here
+                )
+                found.setdefault(index, []).extend(found_here.get(0, []))
+            result[index] = result[index] or single[0]
+        self._corroborate(found, squeezed, result, encoded, starts, extra, hashtags)
         # Texts the skeletons cannot judge go to the matcher unconditionally.
         for index in self._posts_with_one_letter_words(encoded):
             result[index] = result[index] or bool(t.spaced.search(_post(encoded, starts, index)))
-        leet = encoded.translate(*t.leet_shape)
         for index in _posts_containing(leet, (b"x", b"p")):
             result[index] = result[index] or bool(_AMBIGUOUS.search(_post(leet, starts, index)))
-        other_readings = [
-            (index, reading)
-            for index in _posts_containing(leet, (b"ad", b"da"))
-            for reading in (t.leet,)
-        ] + [
-            (index, reading)
-            for index in _posts_containing(encoded.translate(*t.script_shape), (b"c",))
-            for reading in t.alternates
-        ]
-        for index, reading in other_readings:
-            if not result[index]:
-                single = [False]
-                one = _post(encoded, starts, index)
-                self._search_reading(one, reading, single, {0} if index in hashtags else set())
-                result[index] = single[0]
         return result
 
     def _search_reading(
@@ -328,18 +341,62 @@ class Prefilter:
         reading: Reading,
         result: list[bool],
         hashtags: set[int],
-    ) -> None:
-        """Search one reading of a batch: names at word starts, and inside hashtags."""
-        joined, *broken = reading
-        skeleton_bytes = _translate(encoded, joined)
-        self._search(skeleton_bytes, result)
-        for table in broken:
-            self._search(_translate(encoded, table), result)
+        found: dict[int, list[Requirement]] | None = None,
+    ) -> list[bytes]:
+        """Search one reading of a batch: names at word starts, and inside hashtags.
+
+        With `found`, what a hit still needs is collected there instead of passing the post.
+        """
+        squeezed = [_squeeze_bytes(_translate(encoded, table)) for table in reading]
+        for skeleton_bytes in squeezed:
+            self._search(skeleton_bytes, result, self._automaton, found)
         if hashtags:  # a hashtag's camelCase parts start anywhere: "#GeneralSoleimani"
-            in_hashtags = [False] * len(result)
-            self._search(skeleton_bytes, in_hashtags, self._hashtag_automaton)
-            for index in hashtags:
-                result[index] = result[index] or in_hashtags[index]
+            starts = _post_starts(encoded)
+            for tag in self.tables.hashtag.finditer(encoded):
+                index = bisect_right(starts, tag.start()) - 1
+                if not result[index]:
+                    skeleton_bytes = _squeeze_bytes(_translate(tag.group(), reading[0]))
+                    for _ in self._hashtag_automaton.iter(skeleton_bytes.decode("latin-1")):
+                        result[index] = True
+                        break
+        return squeezed
+
+    def _corroborate(
+        self,
+        found: dict[int, list[Requirement]],
+        squeezed: list[bytes],
+        result: list[bool],
+        encoded: bytes,
+        starts: list[int],
+        extra: dict[int, tuple[Reading, ...]],
+        hashtags: set[int],
+    ) -> None:
+        """Pass the posts whose found words have the rest of their name (or context) around.
+
+        The post's words are read every way the prefilter reads it (digits as letters,
+        look-alikes), and context terms are also looked for inside hashtags.
+        """
+        if self.corroborator is None:
+            for index in found:
+                result[index] = True
+            return
+        batch_starts = [_post_starts(s) for s in squeezed]
+        for index, requirements in found.items():
+            if result[index]:
+                continue
+            words: set[str] = set()
+            for skeleton_bytes, post_starts in zip(squeezed, batch_starts, strict=True):
+                words.update(_post(skeleton_bytes, post_starts, index).decode("latin-1").split())
+            one = _post(encoded, starts, index)
+            for reading in extra.get(index, ()):
+                for table in reading:
+                    words.update(_squeeze_bytes(_translate(one, table)).decode("latin-1").split())
+            words.discard("\x00")
+            if not requirements:
+                continue
+            result[index] = self.corroborator.plausible(
+                requirements, words, inside_words=index in hashtags
+            )
 
     def _posts_with_one_letter_words(self, encoded: bytes) -> set[int]:
         """Posts with two one-letter words in a row, the start of a spaced-out word."""
@@ -363,15 +420,23 @@ class Prefilter:
         joined = joined.replace(FOREIGN, ";")  # a real question mark is a separator
         return codecs.charmap_encode(joined, "replace", self.tables.encoding)[0]
 
-    def _search(self, skeleton_bytes: bytes, result: list[bool], automaton: Any = None) -> None:
-        """Mark the posts whose squeezed skeleton contains a pattern."""
-        automaton = automaton or self._automaton
+    def _search(
+        self,
+        squeezed: bytes,
+        result: list[bool],
+        automaton: Any,
+        found: dict[int, list[Requirement]] | None = None,
+    ) -> None:
+        """Mark the posts whose squeezed skeleton contains a pattern (or note what it needs)."""
         if not len(automaton):
             return
-        squeezed = _squeeze_bytes(skeleton_bytes)
         starts = _post_starts(squeezed)
-        for end, _ in automaton.iter(squeezed.decode("latin-1")):
-            result[bisect_right(starts, end) - 1] = True
+        for end, requirements in automaton.iter(squeezed.decode("latin-1")):
+            index = bisect_right(starts, end) - 1
+            if found is None or None in requirements:
+                result[index] = True
+            else:
+                found.setdefault(index, []).extend(requirements)
 
 
 POST_BREAK = " \x00 "
@@ -383,10 +448,10 @@ _INVISIBLE = re.compile(
 )
 
 
-def _automaton(patterns: Sequence[str]) -> Any:
+def _automaton(patterns: dict[str, tuple[Requirement, ...]]) -> Any:
     automaton = ahocorasick.Automaton()
-    for pattern in patterns:
-        automaton.add_word(pattern, len(pattern))
+    for pattern, requirements in patterns.items():
+        automaton.add_word(pattern, requirements)
     if patterns:
         automaton.make_automaton()
     return automaton
