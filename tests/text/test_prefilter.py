@@ -127,3 +127,11 @@ def test_prefilter_rules_out_most_unrelated_posts(matcher: TextMatcher):
     passed = [text for text in unrelated if matcher.prefilter.may_match(text)]
     assert len(unrelated) >= 50
     assert len(passed) <= 0.2 * len(unrelated), passed
+
+
+def test_one_word_of_a_name_alone_does_not_wake_the_matcher(matcher: TextMatcher):
+    # "Soleimani" alone, with no context term and no first name: the matcher cannot match.
+    assert not matcher.prefilter.may_match("Soleimani scored twice in the derby yesterday")
+    assert matcher.prefilter.may_match("Soleimani, the general, scored twice")  # context
+    assert matcher.prefilter.may_match("Qasem Soleimanu was here")  # one word misspelt
+    assert not matcher.prefilter.may_match("Ahmad Soleimani was here")  # no first name near
