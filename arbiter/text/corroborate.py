@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import ahocorasick
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
@@ -46,6 +47,12 @@ class Corroborator:
             ]
             if term.surname_may_stand_alone:
                 self.alone[term.id] = term.entity
+        self._context_inside = ahocorasick.Automaton()
+        for skeleton, entities in self.context.items():
+            if skeleton:
+                self._context_inside.add_word(skeleton, entities)
+        if self.context:
+            self._context_inside.make_automaton()
 
     def plausible(
         self, requirements: Iterable[Requirement], words: set[str], inside_words: bool = False
@@ -60,10 +67,9 @@ class Corroborator:
         words = words | {w[len(p) :] for w in words for p in self.prefixes if w.startswith(p)}
         choices = sorted(w for w in words if w)
         context = {e for w in words for e in self.context.get(w, ())}
-        if inside_words:
-            context |= {
-                e for c, es in self.context.items() if any(c in w for w in words) for e in es
-            }
+        if inside_words and len(self._context_inside):
+            for _, entities in self._context_inside.iter(" ".join(choices)):
+                context |= entities
         for requirement in requirements:
             assert requirement is not None
             term, position = requirement

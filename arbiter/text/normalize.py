@@ -131,7 +131,8 @@ def homoglyph_reading(word: str) -> str | None:
 
 def unleet(word: str, limit: int = 8) -> list[str]:
     """Readings of a Latin word written with digits or symbols for letters ("S0l3iman1")."""
-    if not any(ch in LEET for ch in word) or not any("a" <= ch <= "z" for ch in word):
+    # A word needs two letters to be read through its digits: "u5787" is a handle, not a name.
+    if not any(ch in LEET for ch in word) or sum("a" <= ch <= "z" for ch in word) < 2:
         return []
     options = [
         (LEET[ch], LEET_AMBIGUOUS[ch]) if ch in LEET_AMBIGUOUS else (LEET.get(ch, ch),)

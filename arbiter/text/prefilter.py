@@ -198,6 +198,8 @@ def _leet_shape(ch: str) -> str:
 # letter and a 1, | or ! in it, which may read as i or as l: "So1eimani", "Sol31mani".
 _WORD_CHAR = rb"(?:[adx]|(?<=[adx])p(?=[adx]))"
 _I_OR_L = rb"(?:x|(?<=[adx])p(?=[adx]))"
+# In the leet shape: a word with two letters and a digit, which may spell a name ("S0l3imani").
+_LEET_WORD = re.compile(rb"(?<![ad])(?=[ad]*d)(?=[ad]*a[ad]*a)[ad]+")
 _AMBIGUOUS = re.compile(rb"a%s*?%s|%s%s*?a" % (_WORD_CHAR, _I_OR_L, _I_OR_L, _WORD_CHAR))
 
 
@@ -310,7 +312,7 @@ class Prefilter:
         result = [False] * len(texts)
         hashtags = _posts_containing(encoded, (b"#",))
         leet = encoded.translate(*t.leet_shape)
-        leet_posts = _posts_containing(leet, (b"ad", b"da"))
+        leet_posts = {bisect_right(starts, m.start()) - 1 for m in _LEET_WORD.finditer(leet)}
         script_posts = _posts_containing(encoded.translate(*t.script_shape), (b"c",))
         found: dict[int, list[Requirement]] = {}
         squeezed = self._search_reading(encoded, t.plain, result, hashtags, found)
