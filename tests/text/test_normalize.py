@@ -71,6 +71,7 @@ def test_leetspeak_readings_inside_latin_words():
     assert "soleimani" in unleet("so1eimani")  # 1 read as l
     assert "soleimani" in unleet("$oleimani")
     assert unleet("2020") == []  # a number is not a word
+    assert unleet("u5787") == []  # nor a handle with one letter
     assert unleet("soleimani") == []
 
 
