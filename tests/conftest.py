@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,9 @@ import pytest
 
 from arbiter.engine import Engine
 from arbiter.policy.load import load_policy
+from arbiter.store import Store
 from arbiter.text.matcher import TextMatcher
+from tests.postgres import Databases, Server, find_binaries
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -39,3 +44,58 @@ def labelled_posts() -> list[tuple[dict[str, Any], dict[str, str]]]:
     with open(EXAMPLES / "posts.jsonl", encoding="utf-8") as stream:
         posts = [json.loads(line) for line in stream]
     return [(post, labels[post["id"]]) for post in posts]
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[Databases]:
+    """A PostgreSQL server: $ARBITER_TEST_DATABASE_URL, else one started from the binaries."""
+    given = os.environ.get("ARBITER_TEST_DATABASE_URL")
+    server = None
+    if not given:
+        bindir = find_binaries()
+        if bindir is None:
+            pytest.skip(
+                "PostgreSQL is not installed (no initdb) and ARBITER_TEST_DATABASE_URL is "
+                "not set; ./dev setup installs it on Debian"
+            )
+        server = Server(bindir)
+        server.start()
+    databases = Databases(given or server.url())
+    yield databases
+    databases.close()
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str]:
+    """A fresh database URL: every store test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'arbiter.db'}"
+        return
+    databases: Databases = request.getfixturevalue("postgres_databases")
+    with databases.fresh() as url:
+        yield url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A migrated, empty store with a fixed clock."""
+    with Store.open(store_url, clock=Clock()) as opened:
+        yield opened
+
+
+class Clock:
+    """A clock tests can move: starts 2026-11-25T10:00:00Z, advances one second per reading."""
+
+    def __init__(self, start: str = "2026-11-25T10:00:00Z"):
+        self.now = datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+    def __call__(self) -> str:
+        self.now += timedelta(seconds=1)
+        return self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

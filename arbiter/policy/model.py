@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from arbiter.policy.enforcement import Enforcement
+
 ENTITY_KINDS = ("person", "organization", "topic")
 GROUND_TYPES = ("incompatible_content", "illegal_content")
 
@@ -40,6 +42,10 @@ class Grounds:
     type: str
     terms: str = ""
     legal_ground: str = ""
+    category: str = ""  # a DSA STATEMENT_CATEGORY_* key; the loader fills the default
+    keywords: tuple[str, ...] = ()  # DSA KEYWORD_* keys
+    reference_url: str = ""  # where the cited terms or law can be read
+    illegal: bool | None = None  # incompatible content that is also illegal; None: not stated
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,7 @@ class Policy:
     rules: tuple[Rule, ...]
     source: str = ""  # the file it was loaded from
     text: str = ""  # the file's text, verbatim
+    enforcement: Enforcement = Enforcement()
 
     def entity(self, entity_id: str) -> Entity:
         for entity in self.entities:

@@ -1,0 +1,36 @@
+"""What follows a decision beyond the post: strikes against the author, and quality sampling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Strikes:
+    """A strike scheme: `suspend_after` strikes within `window_days` suspend for `suspend_days`."""
+
+    actions: tuple[str, ...] = ("remove",)  # confirmed actions that add a strike
+    expire_days: int = 90  # a strike counts for this long
+    suspend_after: int = 3  # 0 turns suspensions off
+    suspend_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """The share of each rule's automated actions that moderators re-check."""
+
+    rate: float = 0.0  # default for every rule
+    rules: dict[str, float] = field(default_factory=dict)  # per-rule overrides
+
+    def rate_for(self, rule: str | None) -> float:
+        if rule is None:
+            return 0.0
+        return self.rules.get(rule, self.rate)
+
+
+@dataclass(frozen=True, slots=True)
+class Enforcement:
+    """A policy's strike scheme and review sampling (both optional in the YAML)."""
+
+    strikes: Strikes = Strikes()
+    sampling: Sampling = Sampling()

@@ -1,0 +1,266 @@
+"""The audit log: an append-only hash chain of events, and its verification.
+
+Each entry's hash is SHA-256 over the previous entry's hash, a newline, and the
+entry's canonical JSON (`seq`, `at`, `kind`, `actor`, `subject`, `payload`;
+keys sorted, no spaces, UTF-8). Changing, inserting or deleting any entry breaks
+every hash after it, so a verifier that knows the last hash (published in each
+transparency report) detects any rewrite. docs/audit.md shows the whole check
+in thirty lines of Python for people who do not trust Arbiter's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from arbiter.store.schema import audit_head, audit_log
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened, before it has a place in the chain."""
+
+    kind: str  # decision, review, appeal, reversal, policy, bank, authority, strike, ...
+    actor: str  # "rule:<id>", "moderator:<id>", "user:<id>", "system"
+    subject: str  # what it is about, e.g. "decision:42"
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An event in the chain."""
+
+    seq: int
+    at: str
+    kind: str
+    actor: str
+    subject: str
+    payload: str  # canonical JSON
+    prev_hash: str
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "kind": self.kind,
+            "actor": self.actor,
+            "subject": self.subject,
+            "payload": json.loads(self.payload),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def canonical(value: Any) -> str:
+    """The one JSON spelling of `value` that every verifier reproduces."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(
+    prev_hash: str, seq: int, at: str, kind: str, actor: str, subject: str, payload: str
+) -> str:
+    """The hash that links an entry to the one before it."""
+    body = (
+        '{"actor":'
+        + canonical(actor)
+        + ',"at":'
+        + canonical(at)
+        + ',"kind":'
+        + canonical(kind)
+        + ',"payload":'
+        + payload
+        + ',"seq":'
+        + str(seq)
+        + ',"subject":'
+        + canonical(subject)
+        + "}"
+    )
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def append(connection: Connection, events: Iterable[Event], at: str) -> list[Entry]:
+    """Chain `events` after the current head, inside the caller's transaction."""
+    events = list(events)
+    if not events:
+        return []
+    # FOR UPDATE serializes writers on PostgreSQL; SQLite already holds the write lock.
+    head = connection.execute(
+        select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+    ).one()
+    seq, prev = head.seq, head.hash
+    entries = []
+    for event in events:
+        seq += 1
+        payload = canonical(event.payload)
+        digest = entry_hash(prev, seq, at, event.kind, event.actor, event.subject, payload)
+        entries.append(
+            Entry(seq, at, event.kind, event.actor, event.subject, payload, prev, digest)
+        )
+        prev = digest
+    connection.execute(
+        insert(audit_log),
+        [
+            {
+                "seq": e.seq,
+                "at": e.at,
+                "kind": e.kind,
+                "actor": e.actor,
+                "subject": e.subject,
+                "payload": e.payload,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            }
+            for e in entries
+        ],
+    )
+    connection.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+    return entries
+
+
+def entries(connection: Connection, after: int = 0, batch: int = 5000) -> Iterator[Entry]:
+    """Every entry in chain order, read in batches so memory stays flat."""
+    while True:
+        rows = connection.execute(
+            select(audit_log).where(audit_log.c.seq > after).order_by(audit_log.c.seq).limit(batch)
+        ).all()
+        for row in rows:
+            yield Entry(
+                row.seq,
+                row.at,
+                row.kind,
+                row.actor,
+                row.subject,
+                row.payload,
+                row.prev_hash,
+                row.hash,
+            )
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The first place where the chain is not what was written."""
+
+    seq: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"audit entry {self.seq}: {self.problem}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The outcome of recomputing the chain."""
+
+    entries: int
+    head_seq: int
+    head_hash: str
+    finding: Finding | None
+
+    @property
+    def ok(self) -> bool:
+        return self.finding is None
+
+
+RECENT = 100_000  # hashes remembered to recognise an entry moved by an insertion
+
+
+def verify_entries(chain: Iterable[Entry], head: tuple[int, str] | None = None) -> Verification:
+    """Recompute the chain; name the first altered, inserted or deleted entry."""
+    prev_hash, expected, count = GENESIS, 1, 0
+    seen: OrderedDict[str, int] = OrderedDict({GENESIS: 0})
+    for entry in chain:
+        count += 1
+        finding = _diagnose(entry, expected, prev_hash, seen)
+        if finding is not None:
+            return Verification(count, entry.seq, entry.hash, finding)
+        prev_hash, expected = entry.hash, entry.seq + 1
+        seen[entry.hash] = entry.seq
+        if len(seen) > RECENT:
+            seen.popitem(last=False)
+    last_seq = expected - 1
+    if head is not None and (head[0], head[1]) != (last_seq, prev_hash):
+        head_seq, head_hash = head
+        if head_seq > last_seq:
+            problem = f"deleted: the chain ends at {last_seq} but its head says {head_seq}"
+            return Verification(count, last_seq, prev_hash, Finding(last_seq + 1, problem))
+        problem = f"the head (entry {head_seq}, {head_hash[:12]}…) is not the chain's last entry"
+        return Verification(count, last_seq, prev_hash, Finding(last_seq, problem))
+    return Verification(count, last_seq, prev_hash, None)
+
+
+def _rehash(entry: Entry, seq: int) -> str:
+    return entry_hash(
+        entry.prev_hash, seq, entry.at, entry.kind, entry.actor, entry.subject, entry.payload
+    )
+
+
+def _diagnose(
+    entry: Entry, expected: int, prev_hash: str, seen: OrderedDict[str, int]
+) -> Finding | None:
+    intact = _rehash(entry, entry.seq) == entry.hash
+    if intact and entry.seq == expected and entry.prev_hash == prev_hash:
+        return None
+    if entry.seq < expected:
+        return Finding(entry.seq, "inserted: the sequence number repeats")
+    if intact and entry.seq > expected:
+        missing = (
+            f"entry {expected} is missing"
+            if entry.seq == expected + 1
+            else f"entries {expected}-{entry.seq - 1} are missing"
+        )
+        return Finding(expected, f"deleted: {missing}")
+    # An entry renumbered to hide an insertion or a deletion still hashes under its old number.
+    chained_after = seen.get(entry.prev_hash)
+    if chained_after is not None and _rehash(entry, chained_after + 1) == entry.hash:
+        first, last = chained_after + 1, entry.seq - 1
+        span = f"entry {first} is" if first == last else f"entries {first}-{last} are"
+        return Finding(first, f"inserted: {span} not part of the chain")
+    if chained_after is None:
+        for original in range(entry.seq + 1, entry.seq + 1001):
+            if _rehash(entry, original) == entry.hash:
+                count = original - entry.seq
+                return Finding(
+                    entry.seq,
+                    f"deleted: {count} entr{'y' if count == 1 else 'ies'} before this one "
+                    "were removed and the rest renumbered",
+                )
+    if not intact:
+        return Finding(entry.seq, "altered: its content no longer matches its hash")
+    return Finding(entry.seq, "broken link: the entry before it was altered, inserted or deleted")
+
+
+def verify(connection: Connection, anchor: tuple[int, str] | None = None) -> Verification:
+    """Verify the stored chain against its head row, and an outside anchor when given."""
+    head = connection.execute(
+        select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+    ).one()
+    result = verify_entries(entries(connection), (head.seq, head.hash))
+    if result.ok and anchor is not None:
+        result = _check_anchor(connection, result, anchor)
+    return result
+
+
+def _check_anchor(
+    connection: Connection, result: Verification, anchor: tuple[int, str]
+) -> Verification:
+    seq, expected = anchor
+    stored = connection.execute(select(audit_log.c.hash).where(audit_log.c.seq == seq)).scalar()
+    if stored is None:
+        finding = Finding(seq, "deleted: the anchored entry is not in the log")
+    elif stored != expected:
+        finding = Finding(seq, "rewritten: its hash differs from the published anchor")
+    else:
+        return result
+    return Verification(result.entries, result.head_seq, result.head_hash, finding)
