@@ -148,6 +148,19 @@ class Match:
     via: str
     score: float
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Match:
+        """Read back what `as_dict` wrote."""
+        start, end = data["span"]
+        return cls(
+            data["entity"],
+            data["signal"],
+            (start, end),
+            data["matched"],
+            data["via"],
+            data["score"],
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "entity": self.entity,
@@ -173,6 +186,22 @@ class Decision:
     automated: bool = True
     territorial_scope: tuple[str, ...] = ()
     rule_errors: tuple[tuple[str, str], ...] = ()  # (rule id, why it could not be evaluated)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Decision:
+        """Read back what `as_dict` wrote."""
+        return cls(
+            post_id=data["post_id"],
+            action=data["action"],
+            policy=data["policy"],
+            policy_version=data["policy_version"],
+            rule=data["rule"],
+            decided_at=data["decided_at"],
+            matches=tuple(Match.from_dict(m) for m in data["matches"]),
+            automated=data.get("automated", True),
+            territorial_scope=tuple(data.get("territorial_scope", ())),
+            rule_errors=tuple((e["rule"], e["error"]) for e in data.get("rule_errors", ())),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

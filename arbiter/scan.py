@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -18,7 +18,7 @@ from typing import IO, Any
 import orjson
 
 from arbiter.engine import Engine, utc_now
-from arbiter.model import Post, PostError
+from arbiter.model import Decision, Post, PostError
 from arbiter.policy.load import load_policy
 
 DEFAULT_MAX_LINE_BYTES = 1_000_000
@@ -149,11 +149,17 @@ def scan(
     workers: int = 1,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     on_progress: Callable[[int], None] | None = None,
+    record: Callable[[list[tuple[Post, Decision]]], None] | None = None,
 ) -> ScanSummary:
-    """Decide every post of `source` into `sink`; report bad lines to `errors`."""
+    """Decide every post of `source` into `sink`; report bad lines to `errors`.
+
+    `record`, when given, receives each chunk's posts and decisions before they are
+    written out (the store records them in one transaction per chunk).
+    """
     summary = ScanSummary()
     started = time.perf_counter()
     skipped: list[LineError] = []
+    sent: deque[list[Line]] = deque()  # chunks in flight, in order, for `record`
 
     def chunks() -> Iterator[list[Line]]:
         chunk: list[Line] = []
@@ -163,22 +169,28 @@ def scan(
                 continue
             chunk.append((number, raw))
             if len(chunk) >= CHUNK_LINES:
+                if record is not None:
+                    sent.append(chunk)
                 yield chunk
                 chunk = []
         if chunk:
+            if record is not None:
+                sent.append(chunk)
             yield chunk
 
-    def record(error: LineError) -> None:
+    def report(error: LineError) -> None:
         summary.errors += 1
         if errors is not None:
             errors.write(error.as_json() + b"\n")
 
     for outcomes in _decide_all(engine, chunks(), workers):
+        if record is not None:
+            record(_decided_pairs(sent.popleft(), outcomes))
         for number, output, error, action, rule in outcomes:
             while skipped and skipped[0].line < number:
-                record(skipped.pop(0))
+                report(skipped.pop(0))
             if error is not None:
-                record(error)
+                report(error)
                 continue
             assert output is not None and action is not None
             sink.write(output + b"\n")
@@ -188,9 +200,21 @@ def scan(
         if on_progress is not None:
             on_progress(source.tell() if source.seekable() else summary.posts)
     for error in skipped:
-        record(error)
+        report(error)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _decided_pairs(lines: list[Line], outcomes: list[Outcome]) -> list[tuple[Post, Decision]]:
+    raw = dict(lines)
+    pairs = []
+    for number, output, _, _, _ in outcomes:
+        if output is None:
+            continue
+        post = read_post(number, raw[number])
+        assert isinstance(post, Post)
+        pairs.append((post, Decision.from_dict(orjson.loads(output))))
+    return pairs
 
 
 def _decide_all(

@@ -92,11 +92,12 @@ def record_request(
             select(posts.c.id, posts.c.content_hash).where(posts.c.id.in_(post_ids))
         ).all()
     )
-    authors = dict(
-        connection.execute(select(posts.c.id, posts.c.author_id).where(posts.c.id.in_(post_ids)))
-        .tuples()
-        .all()
-    )
+    authors: dict[str, str] = {
+        row.id: row.author_id
+        for row in connection.execute(
+            select(posts.c.id, posts.c.author_id).where(posts.c.id.in_(post_ids))
+        )
+    }
     rows = [_order_row(request, request_id, p, hashes[p]) for p in post_ids]
     written = write_decisions(
         connection,

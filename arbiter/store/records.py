@@ -176,17 +176,7 @@ class StoredDecision:
 
 def stored_decision(row: Row[Any]) -> StoredDecision:
     """Read a decisions-table row back."""
-    matches = tuple(
-        Match(
-            entity=m["entity"],
-            signal=m["signal"],
-            span=(m["span"][0], m["span"][1]),
-            matched=m["matched"],
-            via=m["via"],
-            score=m["score"],
-        )
-        for m in json.loads(row.matches)
-    )
+    matches = tuple(Match.from_dict(m) for m in json.loads(row.matches))
     decision = Decision(
         post_id=row.post_id,
         action=row.action,

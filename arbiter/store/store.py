@@ -17,7 +17,7 @@ from arbiter.policy.load import parse_policy
 from arbiter.policy.model import Policy
 from arbiter.store import audit, authority, moderation
 from arbiter.store.authority import AuthorityRequest
-from arbiter.store.database import connect, database_url, migrate
+from arbiter.store.database import connect, database_url, migrate, reading
 from arbiter.store.effects import active_strikes, current_suspension, write_decisions
 from arbiter.store.records import (
     StoredDecision,
@@ -155,7 +155,7 @@ class Store:
 
     def active_version(self, policy_id: str, mode: str = "live") -> int | None:
         """The version of `policy_id` active in `mode`, if any."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             version = connection.execute(
                 select(activations.c.version).where(
                     activations.c.policy_id == policy_id, activations.c.mode == mode
@@ -167,7 +167,7 @@ class Store:
         """A stored policy version, parsed from its verbatim text."""
         key = (policy_id, version)
         if key not in self._policies:
-            with self.engine.connect() as connection:
+            with reading(self.engine) as connection:
                 row = connection.execute(
                     select(policies.c.text, policies.c.source).where(
                         policies.c.policy_id == policy_id, policies.c.version == version
@@ -186,6 +186,8 @@ class Store:
         """Store posts and their decisions; content already decided by this version is skipped."""
         if not pairs:
             return Recorded(0, 0)
+        if (policy.id, policy.version) not in self._policies:
+            self.save_policy(policy)
         at = self.clock()
         hashes = [content_hash(post) for post, _ in pairs]
         keys = [
@@ -243,7 +245,7 @@ class Store:
         """A decision by id or puid."""
         column = decisions.c.id if isinstance(ref, int) or ref.isdigit() else decisions.c.puid
         value: int | str = int(ref) if column is decisions.c.id else ref
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             row = connection.execute(select(decisions).where(column == value)).first()
         if row is None:
             raise StoreError(f"no decision {ref}")
@@ -251,7 +253,7 @@ class Store:
 
     def decisions_of(self, post_id: str, subject: str = "post") -> list[StoredDecision]:
         """Every decision about a post (or an account), oldest first."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             rows = connection.execute(
                 select(decisions)
                 .where(decisions.c.post_id == post_id, decisions.c.subject == subject)
@@ -261,7 +263,7 @@ class Store:
 
     def post(self, post_id: str) -> Post:
         """A stored post."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             row = connection.execute(select(posts).where(posts.c.id == post_id)).first()
         if row is None:
             raise StoreError(f"no post {post_id}")
@@ -269,7 +271,7 @@ class Store:
 
     def post_state(self, post_id: str) -> str:
         """visible, removed, restricted or labelled: what the live decisions in force make it."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             state = connection.execute(select(posts.c.state).where(posts.c.id == post_id)).scalar()
         if state is None:
             raise StoreError(f"no post {post_id}")
@@ -279,7 +281,7 @@ class Store:
         """Every stored post, in id order, a batch at a time."""
         after = ""
         while True:
-            with self.engine.connect() as connection:
+            with reading(self.engine) as connection:
                 rows = connection.execute(
                     select(posts).where(posts.c.id > after).order_by(posts.c.id).limit(batch)
                 ).all()
@@ -290,7 +292,7 @@ class Store:
 
     def count(self, table: str) -> int:
         """Rows in one of the store's tables (for reports and tests)."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return int(
                 connection.execute(
                     select(func.count()).select_from(metadata.tables[table])
@@ -301,7 +303,7 @@ class Store:
 
     def review_queue(self, limit: int = 50) -> list[moderation.QueueItem]:
         """Open reviews, oldest first."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return moderation.review_queue(connection, limit)
 
     def decide_review(
@@ -355,7 +357,7 @@ class Store:
         query = select(appeals).order_by(appeals.c.id)
         if status:
             query = query.where(appeals.c.status == status)
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
     def record_authority_request(
@@ -373,7 +375,7 @@ class Store:
 
     def authority_requests(self) -> list[AuthorityRequest]:
         """Every recorded order, oldest first."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             rows = connection.execute(
                 select(authority_requests).order_by(authority_requests.c.id)
             ).all()
@@ -381,12 +383,12 @@ class Store:
 
     def active_strikes(self, author_id: str) -> int:
         """Strikes that count against an author now."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return active_strikes(connection, author_id, self.clock())
 
     def suspended_until(self, author_id: str) -> str | None:
         """When the author's suspension ends, if one is in force."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             row = current_suspension(connection, author_id, self.clock())
             if row is None:
                 return None
@@ -412,7 +414,7 @@ class Store:
 
     def verify_audit(self, anchor: tuple[int, str] | None = None) -> audit.Verification:
         """Recompute the chain, then check every decision row against the digest logged for it."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             result = audit.verify(connection, anchor)
             if not result.ok:
                 return result
@@ -424,7 +426,7 @@ class Store:
     def export_audit(self, sink: IO[bytes]) -> int:
         """Write the log as JSONL, one entry per line, for outside verification."""
         count = 0
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             for entry in audit.entries(connection):
                 sink.write(orjson.dumps(entry.as_dict()) + b"\n")
                 count += 1

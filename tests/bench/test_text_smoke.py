@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from arbiter.cli import _bench_module
+from arbiter.cli.main import _bench_module
 
 
 def test_text_benchmark_runs_and_finds_the_planted_mentions(tmp_path: Path):

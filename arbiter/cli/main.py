@@ -5,18 +5,21 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from arbiter.cli.common import err, open_store, out
 from arbiter.engine import Engine
+from arbiter.model import Decision, Post
 from arbiter.policy.load import PolicyError, load_policy
 from arbiter.scan import DEFAULT_MAX_LINE_BYTES, ScanSummary, scan
+from arbiter.store import StoreError
 
 app = typer.Typer(
     help="Arbiter: find what a policy designates, in any script and through disguises, "
@@ -24,8 +27,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-err = Console(stderr=True)
-out = Console()
 
 
 def _policy_or_exit(path: Path) -> Engine:
@@ -68,9 +69,28 @@ def scan_command(
     max_line_bytes: Annotated[
         int, typer.Option(help="Lines longer than this are reported, not decided.")
     ] = DEFAULT_MAX_LINE_BYTES,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="Record posts and decisions in this database (a path for SQLite, or a URL); "
+            "default $ARBITER_DATABASE_URL when set."
+        ),
+    ] = None,
+    shadow: Annotated[
+        Path | None,
+        typer.Option(
+            help="A policy to run beside --policy in shadow mode: stored, never acted on."
+        ),
+    ] = None,
 ) -> None:
     """Decide every post of a JSONL file; print a summary."""
     engine = _policy_or_exit(policy)
+    shadow_engine = _policy_or_exit(shadow) if shadow else None
+    db = db or os.environ.get("ARBITER_DATABASE_URL")
+    if shadow_engine is not None and not db:
+        err.print("[red]error[/red] --shadow needs --db: shadow decisions are only stored")
+        raise typer.Exit(2)
+    record = _recorder(db, engine, shadow_engine) if db else None
     workers = workers or os.cpu_count() or 1
     errors_path = errors or _errors_beside(output)
     source = sys.stdin.buffer if posts == "-" else _open(posts, "rb")
@@ -78,10 +98,10 @@ def scan_command(
     error_sink = sys.stderr.buffer if errors_path == "-" else _open(errors_path, "wb")
     try:
         if posts == "-":
-            summary = scan(engine, source, sink, error_sink, workers, max_line_bytes)
+            summary = scan(engine, source, sink, error_sink, workers, max_line_bytes, record=record)
         else:
             summary = _scan_with_progress(
-                engine, posts, source, sink, error_sink, workers, max_line_bytes
+                engine, posts, source, sink, error_sink, workers, max_line_bytes, record
             )
     finally:
         for stream in (source, sink, error_sink):
@@ -92,6 +112,30 @@ def scan_command(
     _print_summary(summary, output, errors_path)
     if summary.errors:
         raise typer.Exit(1)
+
+
+def _recorder(
+    db: str, engine: Engine, shadow: Engine | None
+) -> Callable[[list[tuple[Post, Decision]]], None]:
+    """Record each chunk in the store: live decisions, then the shadow policy's."""
+    store = open_store(db)
+    try:
+        store.activate(engine.policy, "live", actor="cli")
+        if shadow is not None:
+            store.activate(shadow.policy, "shadow", actor="cli")
+    except StoreError as error:
+        err.print(f"[red]error[/red] {error}", highlight=False)
+        raise typer.Exit(2) from None
+
+    def record(pairs: list[tuple[Post, Decision]]) -> None:
+        store.record(engine.policy, pairs)
+        if shadow is not None:
+            posts = [post for post, _ in pairs]
+            store.record(
+                shadow.policy, list(zip(posts, shadow.evaluate_many(posts), strict=True)), "shadow"
+            )
+
+    return record
 
 
 def _open(path: str, mode: str) -> IO[bytes]:
@@ -118,6 +162,7 @@ def _scan_with_progress(
     errors: IO[bytes],
     workers: int,
     max_line_bytes: int,
+    record: Callable[[list[tuple[Post, Decision]]], None] | None,
 ) -> ScanSummary:
     total = os.path.getsize(posts)
     columns = (TextColumn("[bold]scanning"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
@@ -131,6 +176,7 @@ def _scan_with_progress(
             workers,
             max_line_bytes,
             on_progress=lambda done: progress.update(task, completed=done),
+            record=record,
         )
 
 
@@ -209,7 +255,7 @@ def bench_text(
 
 def _bench_module(name: str) -> Any:
     """Load bench/NAME.py from the source tree: benchmarks ship with the source, not the wheel."""
-    path = Path(__file__).resolve().parent.parent / "bench" / f"{name}.py"
+    path = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
     if not path.exists():
         err.print(f"[red]error[/red] {path} not found: run benchmarks from a source checkout")
         raise typer.Exit(2)
