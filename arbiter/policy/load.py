@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
 from arbiter.model import ACTIONS, SIGNALS
 from arbiter.policy.model import ENTITY_KINDS, GROUND_TYPES, Entity, Grounds, Policy, Rule
 from arbiter.policy.rules import RuleSyntaxError, entity_references, parse_rule
+from arbiter.report import dsa
+
+# The DSA category of grounds that cite only the terms: "other violation of the terms".
+DEFAULT_CATEGORY = "STATEMENT_CATEGORY_OTHER_VIOLATION_TC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,12 +305,15 @@ class _Checker:
 
     def grounds(self, node: yaml.Node | None, root: yaml.Node) -> Grounds:
         if node is None:
-            return Grounds(type="incompatible_content")
+            return Grounds(type="incompatible_content", category=DEFAULT_CATEGORY)
         if not isinstance(node, yaml.MappingNode):
             self.problem(node, "grounds must be a mapping")
-            return Grounds(type="incompatible_content")
+            return Grounds(type="incompatible_content", category=DEFAULT_CATEGORY)
         fields = self.mapping(
-            node, "grounds", required=("type",), optional=("terms", "legal_ground")
+            node,
+            "grounds",
+            required=("type",),
+            optional=("terms", "legal_ground", "category", "keywords", "reference_url", "illegal"),
         )
         kind = self.string(fields.get("type"), "grounds type")
         if kind and kind not in GROUND_TYPES:
@@ -319,4 +327,88 @@ class _Checker:
             self.problem(node, "grounds: illegal_content needs a legal_ground")
         if kind == "incompatible_content" and not terms:
             self.problem(node, "grounds: incompatible_content needs the terms it cites")
-        return Grounds(type=kind, terms=terms, legal_ground=legal)
+        category = self.category(fields.get("category"))
+        if not category and kind == "incompatible_content":
+            category = DEFAULT_CATEGORY
+        # Reported once the legal ground is given, so that a missing legal ground stays
+        # a single problem.
+        if not category and kind == "illegal_content" and legal and "category" not in fields:
+            self.problem(
+                node,
+                "grounds: illegal_content needs a category "
+                "(a DSA STATEMENT_CATEGORY_* key or its short form)",
+            )
+        illegal = self.boolean(fields.get("illegal"), "grounds: illegal")
+        if illegal is not None and kind == "illegal_content":
+            self.problem(
+                fields["illegal"],
+                "grounds: illegal is for incompatible_content (illegal_content is illegal already)",
+            )
+        return Grounds(
+            type=kind,
+            terms=terms,
+            legal_ground=legal,
+            category=category,
+            keywords=self.keywords(fields.get("keywords")),
+            reference_url=self.url(fields.get("reference_url")),
+            illegal=illegal,
+        )
+
+    def category(self, node: yaml.Node | None) -> str:
+        value = self.string(node, "grounds category")
+        if not value:
+            return ""
+        key = dsa.category_key(value)
+        if key is None:
+            short = ", ".join(dsa.short_form(c) for c in dsa.CATEGORIES)
+            self.problem(
+                node,
+                f"grounds: unknown category '{value}' (use one of {short}, "
+                "or the full STATEMENT_CATEGORY_* key)",
+            )
+            return ""
+        return key
+
+    def keywords(self, node: yaml.Node | None) -> tuple[str, ...]:
+        keys: list[str] = []
+        values = self.strings(node, "grounds keywords")
+        for item, value in zip(getattr(node, "value", []), values, strict=False):
+            key = dsa.keyword_key(value)
+            if key is None:
+                self.problem(
+                    item,
+                    f"grounds: unknown keyword '{value}' (use a DSA KEYWORD_* key "
+                    "or its short form, e.g. terrorist_content)",
+                )
+            elif key not in keys:
+                keys.append(key)
+        return tuple(keys)
+
+    def url(self, node: yaml.Node | None) -> str:
+        value = self.string(node, "grounds reference_url")
+        if not value:
+            return ""
+        try:
+            parts = urlsplit(value)
+        except ValueError:  # e.g. an unclosed [ in the host
+            parts = urlsplit("")
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or any(c.isspace() for c in value)
+        ):
+            self.problem(node, f"grounds: reference_url '{value}' is not an http or https URL")
+            return ""
+        limit = dsa.MAX_LENGTHS["decision_ground_reference_url"]
+        if len(value) > limit:
+            self.problem(node, f"grounds: reference_url is longer than {limit} characters")
+            return ""
+        return value
+
+    def boolean(self, node: yaml.Node | None, what: str) -> bool | None:
+        if node is None:
+            return None
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":bool"):
+            return str(node.value).lower() in ("true", "yes", "on")
+        self.problem(node, f"{what} must be true or false")
+        return None
