@@ -32,5 +32,5 @@ class Sampling:
 class Enforcement:
     """A policy's strike scheme and review sampling (both optional in the YAML)."""
 
-    strikes: Strikes = Strikes()
-    sampling: Sampling = Sampling()
+    strikes: Strikes = field(default_factory=Strikes)
+    sampling: Sampling = field(default_factory=Sampling)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from arbiter.policy.enforcement import Enforcement
 
@@ -60,7 +60,7 @@ class Policy:
     rules: tuple[Rule, ...]
     source: str = ""  # the file it was loaded from
     text: str = ""  # the file's text, verbatim
-    enforcement: Enforcement = Enforcement()
+    enforcement: Enforcement = field(default_factory=Enforcement)
 
     def entity(self, entity_id: str) -> Entity:
         for entity in self.entities:
