@@ -236,7 +236,8 @@ def account_statement(
     n = len(strikes)
     why = (
         f"Under its {policy.title} policy ({policy.id}) the platform suspends accounts that "
-        f"repeatedly post content it acts on; {n} decisions on this account's content counted."
+        f"repeatedly post content it acts on; {n} decision{'s' if n != 1 else ''} on this "
+        "account's content counted."
     )
     until = facts.account_restriction_until
     order = facts.authority

@@ -449,6 +449,7 @@ def test_an_indefinite_suspension_has_no_end_date():
     made = account_statement([strike("arbiter-d-1", "praise")], INCOMPATIBLE, FACTS)
     assert "end_date_account_restriction" not in made
     assert "with no end date set" in made["decision_facts"]
+    assert "1 decision on this account's content" in made["incompatible_content_explanation"]
     assert schema_errors(made) == []
 
 
