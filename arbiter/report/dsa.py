@@ -1,6 +1,6 @@
 """The DSA Transparency Database's vocabulary: enum keys, codes, limits and field order.
 
-Transcribed from /work/shared/dsa/statement-of-reasons.schema.json (itself a transcription of
+Transcribed from ../shared/dsa/statement-of-reasons.schema.json beside the repository (itself
 the European Commission's digital-services-act/transparency-database validation rules);
 tests/report/test_dsa.py checks every list here against the schema so that drift is caught.
 """

@@ -1,7 +1,8 @@
 """The DSA statement-of-reasons schema and checks against it, shared by the report tests.
 
-statement-of-reasons.schema.json here is a copy of /work/shared/dsa/ (a hand transcription of
-the Transparency Database's validation rules), kept beside the tests so they run anywhere.
+The schema is ../shared/dsa/statement-of-reasons.schema.json beside the repository (a hand
+transcription of the Transparency Database's validation rules), read where it lies so that a
+correction there reaches these tests.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-SCHEMA_PATH = Path(__file__).with_name("statement-of-reasons.schema.json")
+SCHEMA_PATH = (
+    Path(__file__).resolve().parents[3] / "shared" / "dsa" / "statement-of-reasons.schema.json"
+)
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 PROPERTIES: dict[str, Any] = SCHEMA["properties"]
 EEA = set(PROPERTIES["territorial_scope"]["x-eea"])
