@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from arbiter.model import ACTIONS, SIGNALS
+from arbiter.policy.enforcement import Enforcement, Sampling, Strikes
 from arbiter.policy.model import ENTITY_KINDS, GROUND_TYPES, Entity, Grounds, Policy, Rule
 from arbiter.policy.rules import RuleSyntaxError, entity_references, parse_rule
 from arbiter.report import dsa
@@ -73,6 +74,7 @@ class _Checker:
     def __init__(self, source: str):
         self.source = source
         self.problems: list[Problem] = []
+        self.rule_samples: dict[str, float] = {}
 
     def problem(self, node: yaml.Node | None, message: str) -> None:
         line = node.start_mark.line + 1 if node is not None else 1
@@ -86,7 +88,7 @@ class _Checker:
             root,
             "policy",
             required=("id", "version", "entities", "rules"),
-            optional=("title", "grounds", "description"),
+            optional=("title", "grounds", "description", "enforcement"),
         )
         policy_id = self.string(fields.get("id"), "id")
         version = self.integer(fields.get("version"), "version")
@@ -94,6 +96,7 @@ class _Checker:
         entity_ids = {e.id for e in entities}
         rules = self.rules(fields.get("rules"), entity_ids)
         grounds = self.grounds(fields.get("grounds"), root)
+        enforcement = self.enforcement(fields.get("enforcement"))
         title = self.string(fields.get("title"), "title", required=False) or policy_id
         if self.problems:
             return None
@@ -106,6 +109,7 @@ class _Checker:
             rules=tuple(rules),
             source=self.source,
             text=text,
+            enforcement=enforcement,
         )
 
     def mapping(
@@ -245,9 +249,13 @@ class _Checker:
                 item,
                 "rule",
                 required=("id", "when", "action"),
-                optional=("territorial_scope", "description"),
+                optional=("territorial_scope", "description", "review_sample"),
             )
             rule_id = self.unique_id(fields, "rule", seen)
+            if "review_sample" in fields:
+                self.rule_samples[rule_id] = self.number(
+                    fields["review_sample"], f"rule '{rule_id}': review_sample", 0.0, 1.0
+                )
             action = self.string(fields.get("action"), "action")
             if action and action not in ACTIONS:
                 self.problem(
@@ -404,6 +412,64 @@ class _Checker:
             self.problem(node, f"grounds: reference_url is longer than {limit} characters")
             return ""
         return value
+
+    def enforcement(self, node: yaml.Node | None) -> Enforcement:
+        """Strikes and review sampling; both optional, with the defaults of Enforcement."""
+        sampling = Sampling(rules=dict(self.rule_samples))
+        if node is None:
+            return Enforcement(sampling=sampling)
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, "enforcement must be a mapping (strikes, review_sample)")
+            return Enforcement(sampling=sampling)
+        fields = self.mapping(node, "enforcement", (), ("strikes", "review_sample"))
+        if "review_sample" in fields:
+            rate = self.number(fields["review_sample"], "enforcement: review_sample", 0.0, 1.0)
+            sampling = Sampling(rate=rate, rules=sampling.rules)
+        return Enforcement(strikes=self.strikes(fields.get("strikes")), sampling=sampling)
+
+    def strikes(self, node: yaml.Node | None) -> Strikes:
+        default = Strikes()
+        if node is None:
+            return default
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, "strikes must be a mapping")
+            return default
+        names = ("actions", "expire_days", "suspend_after", "suspend_days")
+        fields = self.mapping(node, "strikes", (), names)
+        actions = self.strings(fields.get("actions"), "strikes: actions") or default.actions
+        for action_node, action in zip(
+            getattr(fields.get("actions"), "value", []), actions, strict=False
+        ):
+            if action not in ("remove", "restrict", "label"):
+                self.problem(
+                    action_node,
+                    f"strikes: '{action}' cannot give a strike (use remove, restrict or label)",
+                )
+
+        def days(name: str, low: int) -> int:
+            value = getattr(default, name)
+            if name in fields:
+                value = int(self.number(fields[name], f"strikes: {name}", low, 3650, whole=True))
+            return int(value)
+
+        return Strikes(
+            actions=actions,
+            expire_days=days("expire_days", 1),
+            suspend_after=days("suspend_after", 0),
+            suspend_days=days("suspend_days", 1),
+        )
+
+    def number(
+        self, node: yaml.Node, what: str, low: float, high: float, whole: bool = False
+    ) -> float:
+        kinds = (":int",) if whole else (":int", ":float")
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(kinds):
+            value = float(node.value)
+            if low <= value <= high:
+                return value
+        kind = "a whole number" if whole else "a number"
+        self.problem(node, f"{what} must be {kind} from {low:g} to {high:g}")
+        return low
 
     def boolean(self, node: yaml.Node | None, what: str) -> bool | None:
         if node is None:

@@ -1,7 +1,7 @@
 """The DSA Transparency Database's vocabulary: enum keys, codes, limits and field order.
 
 Transcribed from ../shared/dsa/statement-of-reasons.schema.json beside the repository (itself
-the European Commission's digital-services-act/transparency-database validation rules);
+a transcription of the European Commission's transparency-database validation rules);
 tests/report/test_dsa.py checks every list here against the schema so that drift is caught.
 """
 

@@ -157,3 +157,34 @@ def test_a_file_that_cannot_be_read(tmp_path: Path):
     with pytest.raises(PolicyError) as caught:
         load_policy(tmp_path / "missing.yaml")
     assert "cannot read the file" in str(caught.value)
+
+
+def test_enforcement_strikes_and_sampling_are_read():
+    policy = parse_policy(
+        replace(
+            "rules:",
+            "enforcement:\n  review_sample: 0.05\n  strikes:\n"
+            "    actions: [remove, restrict]\n    suspend_after: 0\nrules:",
+        ).replace("action: review", "action: review\n    review_sample: 0.5"),
+        "p.yaml",
+    )
+    assert policy.enforcement.strikes.actions == ("remove", "restrict")
+    assert policy.enforcement.strikes.suspend_after == 0  # never suspend
+    assert policy.enforcement.strikes.expire_days == 90  # the default stays
+    assert policy.enforcement.sampling.rate == 0.05
+    rule = next(r.id for r in policy.rules if r.action == "review")
+    assert policy.enforcement.sampling.rate_for(rule) == 0.5
+
+
+def test_enforcement_values_are_checked():
+    found = problems(
+        replace(
+            "rules:",
+            "enforcement:\n  review_sample: 1.5\n  strikes:\n    actions: [allow]\n"
+            "    expire_days: 0\n    forgive: yes\nrules:",
+        )
+    )
+    assert any("review_sample must be a number from 0 to 1" in p for p in found)
+    assert any("'allow' cannot give a strike" in p for p in found)
+    assert any("expire_days must be a whole number from 1 to 3650" in p for p in found)
+    assert any("unknown field 'forgive'" in p for p in found)

@@ -36,8 +36,9 @@ def scanned(store: Store) -> Store:
 def test_every_event_is_chained_and_the_chain_verifies(scanned: Store) -> None:
     result = scanned.verify_audit()
     assert result.ok, result.finding
-    # policy stored + activated + one entry per decision
-    assert result.entries == 2 + 12
+    samples = sum(1 for item in scanned.review_queue(100) if item.reason == "sample")
+    # policy stored + activated + one entry per decision + one per sample Arbiter drew
+    assert result.entries == 2 + 12 + samples
     assert result.head_seq == result.entries
 
 

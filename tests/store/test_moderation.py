@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from arbiter.policy.enforcement import Enforcement, Sampling, Strikes
+from arbiter.policy.load import parse_policy
 from arbiter.policy.model import Policy
 from arbiter.store import Store
 from arbiter.store.authority import AuthorityError, AuthorityRequest
 from arbiter.store.moderation import ModerationError
 from tests.conftest import Clock
-from tests.store.helpers import HARMLESS, HASHTAG, PRAISE, policy, post, scan
+from tests.store.helpers import HARMLESS, HASHTAG, POLICY_TEXT, PRAISE, policy, post, scan
 
 REMOVE_PRAISE = ("action: review", "action: remove")
 
 
 def strict(suspend_after: int = 2, sample: float = 0.0) -> Policy:
-    """The example policy removing praise outright, two strikes suspending for 30 days."""
-    base = policy(1, replace=REMOVE_PRAISE)
-    return dataclasses.replace(
-        base,
-        enforcement=Enforcement(
-            strikes=Strikes(expire_days=90, suspend_after=suspend_after, suspend_days=30),
-            sampling=Sampling(rate=sample),
-        ),
+    """The example policy removing praise outright; `suspend_after` strikes suspend for 30 days."""
+    text = POLICY_TEXT.replace(*REMOVE_PRAISE).replace("    review_sample: 0.2\n", "")
+    text = text[: text.index("enforcement:")] + (
+        f"enforcement:\n  review_sample: {sample}\n  strikes:\n    expire_days: 90\n"
+        f"    suspend_after: {suspend_after}\n    suspend_days: 30\n"
     )
+    return parse_policy(text, "strict.yaml")
 
 
 def test_review_decisions_wait_in_the_queue_oldest_first(store: Store) -> None:
