@@ -253,6 +253,31 @@ def bench_text(
     )
 
 
+@bench_app.command("store")
+def bench_store(
+    decisions: Annotated[int, typer.Option(help="Decisions to write.")] = 100_000,
+    batch: Annotated[int, typer.Option(help="Decisions per transaction.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed of the posts.")] = 7,
+    postgres_url: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL server to create scratch databases on (default "
+            "$ARBITER_TEST_DATABASE_URL, else a throwaway server from the installed binaries)."
+        ),
+    ] = None,
+    postgres: Annotated[bool, typer.Option(help="Measure PostgreSQL as well as SQLite.")] = True,
+) -> None:
+    """Decisions written per second with the audit chain against plain inserts of the same rows."""
+    _bench_module("store").run(
+        decisions=decisions,
+        batch=batch,
+        seed=seed,
+        console=out,
+        postgres_url=postgres_url,
+        postgres=postgres,
+    )
+
+
 def _bench_module(name: str) -> Any:
     """Load bench/NAME.py from the source tree: benchmarks ship with the source, not the wheel."""
     path = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"

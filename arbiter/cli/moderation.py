@@ -33,7 +33,7 @@ def _scope(value: str) -> tuple[str, ...]:
 def _print_decision(decision: StoredDecision, title: str) -> None:
     out.print(
         f"{title}: decision {decision.id} ({decision.puid}) {decision.decision.action} "
-        f"[{decision.status}] by {decision.actor}",
+        f"({decision.status}) by {decision.actor}",
         highlight=False,
     )
 

@@ -21,6 +21,7 @@ from arbiter.store.effects import Written, write_decisions
 from arbiter.store.schema import authority_requests, posts
 
 AUTHORITY_POLICY = "authority-order"
+ORDER_RULE = "order"  # the one rule of the pseudo-policy: "do what the order says"
 ORDER_ACTIONS = ("remove", "restrict")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -143,7 +144,7 @@ def _order_row(
         "policy_id": AUTHORITY_POLICY,
         "policy_version": 0,
         "mode": "live",
-        "rule": None,
+        "rule": ORDER_RULE,
         "action": request.action,
         "automated": False,
         "actor": f"moderator:{request.recorded_by}",

@@ -241,6 +241,17 @@ def _supersede(
             .where(decisions.c.id == previous)
             .values(status="reversed" if previous in reversals else "superseded")
         )
+        # A decision replaced while waiting for a person needs no review any more; the
+        # moderation code closes the review it is deciding itself, with its outcome.
+        connection.execute(
+            update(reviews)
+            .where(
+                reviews.c.decision_id == previous,
+                reviews.c.status == "open",
+                reviews.c.reason.in_(("rule", "sample")),
+            )
+            .values(status="closed", outcome="superseded", decided_at=at)
+        )
         if w.row["action"] not in enforcement.strikes.actions:
             events.extend(remove_strike(connection, previous, "decision reversed", at))
     return events

@@ -206,6 +206,11 @@ class Store:
                     known.add(k)
                     fresh.append((post, decision, h, k))
             self._save_posts(connection, [(post, h) for post, _, h, _ in fresh], at)
+            current = (
+                _current_decisions(connection, policy.id, [post.id for post, *_ in fresh])
+                if mode == "live"
+                else {}
+            )
             rows = [
                 decision_row(
                     decision,
@@ -213,8 +218,9 @@ class Store:
                     content=h,
                     key=k,
                     status=_initial_status(decision, mode),
+                    supersedes=current.get(post.id),
                 )
-                for _, decision, h, k in fresh
+                for post, decision, h, k in fresh
             ]
             authors = {post.id: post.author.id for post, _, _, _ in fresh if post.author.id}
             write_decisions(connection, rows, policy.enforcement, at, authors)
@@ -431,6 +437,22 @@ class Store:
                 sink.write(orjson.dumps(entry.as_dict()) + b"\n")
                 count += 1
         return count
+
+
+def _current_decisions(
+    connection: Connection, policy_id: str, post_ids: list[str]
+) -> dict[str, int]:
+    """The live decision of a policy now standing on each post (a new version replaces it)."""
+    rows = connection.execute(
+        select(decisions.c.post_id, decisions.c.id).where(
+            decisions.c.post_id.in_(post_ids),
+            decisions.c.subject == "post",
+            decisions.c.policy_id == policy_id,
+            decisions.c.mode == "live",
+            decisions.c.status.in_(("in_force", "pending_review")),
+        )
+    ).all()
+    return {row.post_id: row.id for row in sorted(rows, key=lambda r: r.id)}
 
 
 def _initial_status(decision: Decision, mode: str) -> str:
