@@ -14,8 +14,8 @@ from arbiter.store import Store, StoreError
 from arbiter.store.authority import AuthorityError
 from arbiter.store.moderation import ModerationError
 
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)  # messages stay on one line for grep
+out = Console(soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
