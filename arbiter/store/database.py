@@ -77,6 +77,14 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision` ("base" empties the database)."""
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def current_revision(engine: Engine) -> str | None:
     """The schema revision the database is at, or None for an empty database."""
     with engine.connect() as connection:
