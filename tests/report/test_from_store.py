@@ -19,7 +19,8 @@ from arbiter.store.authority import AuthorityRequest
 from tests.conftest import EXAMPLES
 from tests.report.sor_schema import BATCH_VALIDATOR, conditional_errors, schema_errors
 from tests.report.test_transparency import ARTIFACTS, open_report, table_rows
-from tests.store.helpers import policy, scan
+from tests.store.helpers import PRAISE, policy, post, scan
+from tests.store.test_moderation import strict
 
 
 @pytest.fixture
@@ -137,3 +138,17 @@ def test_the_author_is_told_how_to_contest(busy: Store) -> None:
     routes = [r["route"] for r in notice["redress"]]  # type: ignore[index]
     assert routes == ["internal_complaint", "out_of_court_dispute_settlement", "judicial_redress"]
     assert notice["post"]["id"] == restricted.decision.post_id  # type: ignore[index]
+
+
+def test_a_suspension_has_its_own_statement_listing_its_strikes(store: Store) -> None:
+    scan(store, strict(suspend_after=2), [post("a", PRAISE, author="u9")])
+    scan(store, strict(suspend_after=2), [post("b", PRAISE, author="u9")])
+    issued = list(issued_statements(store, "2026-11-01", "2026-11-30"))
+    [account] = [i for i in issued if i.decision.subject == "account"]
+    statement = account.statement
+    assert schema_errors(statement) == [] and conditional_errors(statement) == []
+    assert statement["decision_account"] == "DECISION_ACCOUNT_SUSPENDED"
+    assert statement["end_date_account_restriction"] == "2026-12-25"
+    strikes = [i.decision.puid for i in issued if i.decision.subject == "post"]
+    assert len(strikes) == 2 and all(puid in str(statement["decision_facts"]) for puid in strikes)
+    assert "u9" not in json.dumps(statement)  # the account is not named in the database
