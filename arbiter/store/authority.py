@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from arbiter.model import Decision
 from arbiter.policy.enforcement import Enforcement
 from arbiter.store.audit import Event
 from arbiter.store.effects import Written, write_decisions
+from arbiter.store.records import decision_row
 from arbiter.store.schema import authority_requests, posts
 
 AUTHORITY_POLICY = "authority-order"
@@ -135,29 +136,26 @@ def _check(request: AuthorityRequest, post_ids: list[str]) -> None:
 def _order_row(
     request: AuthorityRequest, request_id: int, post_id: str, content: str
 ) -> dict[str, Any]:
-    return {
-        "puid": f"arb-{uuid.uuid4().hex}",
-        "dedupe_key": None,
-        "subject": "post",
-        "post_id": post_id,
-        "content_hash": content,
-        "policy_id": AUTHORITY_POLICY,
-        "policy_version": 0,
-        "mode": "live",
-        "rule": ORDER_RULE,
-        "action": request.action,
-        "automated": False,
-        "actor": f"moderator:{request.recorded_by}",
-        "source": "authority",
-        "decided_at": request.recorded_at,
-        "matches": "[]",
-        "territorial_scope": json.dumps(list(request.territorial_scope)),
-        "reason": f"{request.authority}, order {request.reference} of {request.issued_on}",
-        "authority_request_id": request_id,
-        "supersedes": None,
-        "restriction_until": None,
-        "status": "in_force",
-    }
+    decision = Decision(
+        post_id=post_id,
+        action=request.action,
+        policy=AUTHORITY_POLICY,
+        policy_version=0,
+        rule=ORDER_RULE,
+        decided_at=request.recorded_at,
+        automated=False,
+        territorial_scope=request.territorial_scope,
+    )
+    return decision_row(
+        decision,
+        mode="live",
+        content=content,
+        status="in_force",
+        actor=f"moderator:{request.recorded_by}",
+        source="authority",
+        reason=f"{request.authority}, order {request.reference} of {request.issued_on}",
+        authority_request_id=request_id,
+    )
 
 
 def stored_request(row: Any) -> AuthorityRequest:

@@ -8,7 +8,6 @@ entry and its consequences in the same transaction.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
+from arbiter.model import Decision
 from arbiter.policy.enforcement import Enforcement
 from arbiter.store.audit import Event, append
-from arbiter.store.records import POST_STATES, SEVERITY, digest
+from arbiter.store.records import POST_STATES, SEVERITY, decision_row, digest
 from arbiter.store.schema import decisions, posts, reviews, strikes
 
 
@@ -152,29 +152,19 @@ def _account_row(
     until: str | None = None,
     supersedes: int | None = None,
 ) -> dict[str, Any]:
-    return {
-        "puid": f"arb-{uuid.uuid4().hex}",
-        "dedupe_key": None,
-        "subject": "account",
-        "post_id": author,
-        "content_hash": "",
-        "policy_id": policy[0],
-        "policy_version": policy[1],
-        "mode": "live",
-        "rule": None,
-        "action": action,
-        "automated": True,
-        "actor": "system:strikes",
-        "source": "strikes",
-        "decided_at": at,
-        "matches": "[]",
-        "territorial_scope": "[]",
-        "reason": reason,
-        "authority_request_id": None,
-        "supersedes": supersedes,
-        "restriction_until": until,
-        "status": "in_force",
-    }
+    decision = Decision(author, action, policy[0], policy[1], rule=None, decided_at=at)
+    return decision_row(
+        decision,
+        mode="live",
+        content="",
+        status="in_force",
+        actor="system:strikes",
+        source="strikes",
+        subject="account",
+        reason=reason,
+        supersedes=supersedes,
+        restriction_until=until,
+    )
 
 
 def _decision_event(written: Written) -> Event:

@@ -8,17 +8,16 @@ the post and withdraws its strike.
 
 from __future__ import annotations
 
-import json
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from arbiter.model import Decision
 from arbiter.policy.enforcement import Enforcement
 from arbiter.store.audit import Event
 from arbiter.store.effects import Written, shifted, write_decisions
-from arbiter.store.records import StoredDecision, stored_decision
+from arbiter.store.records import StoredDecision, decision_row, stored_decision
 from arbiter.store.schema import appeals, decisions, posts, reviews
 
 HUMAN_ACTIONS = ("remove", "restrict", "label", "allow")
@@ -304,29 +303,29 @@ def _supersede(
     reversal: bool,
     extra_events: list[Event],
 ) -> Written:
-    row = {
-        "puid": f"arb-{uuid.uuid4().hex}",
-        "dedupe_key": None,
-        "subject": original.subject,
-        "post_id": original.decision.post_id,
-        "content_hash": original.content_hash,
-        "policy_id": original.decision.policy,
-        "policy_version": original.decision.policy_version,
-        "mode": "live",
-        "rule": original.decision.rule,
-        "action": action,
-        "automated": False,
-        "actor": f"moderator:{moderator}",
-        "source": source,
-        "decided_at": at,
-        "matches": _matches_json(original),
-        "territorial_scope": _json_list(territorial_scope),
-        "reason": note,
-        "authority_request_id": original.authority_request_id,
-        "supersedes": original.id,
-        "restriction_until": None,
-        "status": "in_force",
-    }
+    decision = Decision(
+        post_id=original.decision.post_id,
+        action=action,
+        policy=original.decision.policy,
+        policy_version=original.decision.policy_version,
+        rule=original.decision.rule,
+        decided_at=at,
+        matches=original.decision.matches,
+        automated=False,
+        territorial_scope=territorial_scope,
+    )
+    row = decision_row(
+        decision,
+        mode="live",
+        content=original.content_hash,
+        status="in_force",
+        actor=f"moderator:{moderator}",
+        source=source,
+        subject=original.subject,
+        reason=note,
+        authority_request_id=original.authority_request_id,
+        supersedes=original.id,
+    )
     authors = {}
     author = _author_of(connection, original)
     if author:
@@ -341,14 +340,6 @@ def _supersede(
         reversals=frozenset({original.id}) if reversal else frozenset(),
     )
     return written[0]
-
-
-def _matches_json(decision: StoredDecision) -> str:
-    return json.dumps([m.as_dict() for m in decision.decision.matches], ensure_ascii=False)
-
-
-def _json_list(values: tuple[str, ...]) -> str:
-    return json.dumps(list(values))
 
 
 def _fetch(connection: Connection, decision_id: int) -> Any:
