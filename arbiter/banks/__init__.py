@@ -1,0 +1,1 @@
+"""Hash banks: reference media hashed once, indexed for fast matching, shared as hash lists."""

@@ -1,0 +1,1 @@
+"""Photos and videos: safe loading, PDQ and vPDQ hashing, OCR."""
