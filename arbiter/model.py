@@ -7,7 +7,7 @@ from typing import Any
 
 ACTIONS = ("remove", "restrict", "label", "review", "allow")
 SIGNALS = ("text", "hashtag", "ocr", "image", "video")
-VIAS = (
+VIAS = (  # how a text (or OCR text) match was found, and how media matched
     "exact",
     "script_variant",
     "transliteration",
@@ -18,6 +18,9 @@ VIAS = (
     "hashtag",
     "alias",
     "surname_context",
+    "pdq",  # a photo matched a banked photo (or a crop of one)
+    "vpdq",  # a video matched a banked video by its share of matching frames
+    "pdq_frame",  # a frame of a video matched a banked photo
 )
 
 
@@ -138,8 +141,58 @@ def _media(item: Any, index: int) -> Media:
 
 
 @dataclass(frozen=True, slots=True)
+class MediaEvidence:
+    """Where in a post's media a match was found, and against what."""
+
+    media_id: str
+    entry: str = ""  # the bank entry: its reference file, or hash list file:line
+    distance: int | None = None  # PDQ Hamming distance
+    shares: tuple[float, float] | None = None  # vPDQ: query and reference frame-match shares
+    variant: str = ""  # the transform that matched, e.g. flip-h
+    region: str = ""  # the reference region that matched, e.g. crop:0.85-tl
+    seconds: float | None = None  # the video frame that matched a photo
+    quality: int | None = None  # PDQ quality of the query hash
+    box: tuple[int, int, int, int] | None = None  # OCR: the text's region in the image
+    suppressed_by: str = ""  # a benign bank entry matching the same item cancels the match
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"media_id": self.media_id}
+        for name in MEDIA_FIELDS:
+            value = getattr(self, name)
+            if value not in (None, ""):
+                out[name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MediaEvidence:
+        """Read back what `as_dict` wrote."""
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
+        return cls(**values)
+
+
+MEDIA_FIELDS = (
+    "entry",
+    "distance",
+    "shares",
+    "variant",
+    "region",
+    "seconds",
+    "quality",
+    "box",
+    "suppressed_by",
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Match:
-    """Evidence that a signal of a post refers to an entity."""
+    """Evidence that a signal of a post refers to an entity.
+
+    For text and hashtags `span` indexes the post's text; for OCR it indexes the text read
+    from the image (`matched` holds the matched words, `media` says which image and where);
+    for photos and videos the span is empty and `media` names the bank entry and distance.
+    """
 
     entity: str
     signal: str
@@ -147,11 +200,18 @@ class Match:
     matched: str
     via: str
     score: float
+    media: MediaEvidence | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        """Cancelled by a benign bank entry matching the same media item."""
+        return self.media is not None and bool(self.media.suppressed_by)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Match:
         """Read back what `as_dict` wrote."""
         start, end = data["span"]
+        media = data.get("media")
         return cls(
             data["entity"],
             data["signal"],
@@ -159,10 +219,11 @@ class Match:
             data["matched"],
             data["via"],
             data["score"],
+            MediaEvidence.from_dict(media) if media else None,
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "entity": self.entity,
             "signal": self.signal,
             "span": list(self.span),
@@ -170,6 +231,9 @@ class Match:
             "via": self.via,
             "score": self.score,
         }
+        if self.media is not None:
+            out["media"] = self.media.as_dict()
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +250,8 @@ class Decision:
     automated: bool = True
     territorial_scope: tuple[str, ...] = ()
     rule_errors: tuple[tuple[str, str], ...] = ()  # (rule id, why it could not be evaluated)
+    media_errors: tuple[tuple[str, str, str], ...] = ()  # (media id, kind, reason)
+    notes: tuple[str, ...] = ()  # e.g. why an automated action was held for review
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Decision:
@@ -201,6 +267,10 @@ class Decision:
             automated=data.get("automated", True),
             territorial_scope=tuple(data.get("territorial_scope", ())),
             rule_errors=tuple((e["rule"], e["error"]) for e in data.get("rule_errors", ())),
+            media_errors=tuple(
+                (e["media_id"], e["kind"], e["reason"]) for e in data.get("media_errors", ())
+            ),
+            notes=tuple(data.get("notes", ())),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -218,4 +288,10 @@ class Decision:
             out["territorial_scope"] = list(self.territorial_scope)
         if self.rule_errors:
             out["rule_errors"] = [{"rule": r, "error": e} for r, e in self.rule_errors]
+        if self.media_errors:
+            out["media_errors"] = [
+                {"media_id": m, "kind": k, "reason": r} for m, k, r in self.media_errors
+            ]
+        if self.notes:
+            out["notes"] = list(self.notes)
         return out
