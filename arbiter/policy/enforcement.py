@@ -29,8 +29,19 @@ class Sampling:
 
 
 @dataclass(frozen=True, slots=True)
+class FloodGuard:
+    """When one bank entry matches more posts than this in a window, its automated actions
+    pause and go to review: a bad or poisoned hash must not remove thousands of posts."""
+
+    window_minutes: int = 60
+    max_posts: int = 50  # an entry may match this many posts per window without question…
+    factor: float = 10.0  # …or this many times its usual rate, whichever is higher
+
+
+@dataclass(frozen=True, slots=True)
 class Enforcement:
-    """A policy's strike scheme and review sampling (both optional in the YAML)."""
+    """A policy's strike scheme, review sampling and flood guard (all optional in the YAML)."""
 
     strikes: Strikes = field(default_factory=Strikes)
     sampling: Sampling = field(default_factory=Sampling)
+    flood_guard: FloodGuard = field(default_factory=FloodGuard)

@@ -13,8 +13,16 @@ from urllib.parse import urlsplit
 import yaml
 
 from arbiter.model import ACTIONS, SIGNALS
-from arbiter.policy.enforcement import Enforcement, Sampling, Strikes
-from arbiter.policy.model import ENTITY_KINDS, GROUND_TYPES, Entity, Grounds, Policy, Rule
+from arbiter.policy.enforcement import Enforcement, FloodGuard, Sampling, Strikes
+from arbiter.policy.model import (
+    ENTITY_KINDS,
+    GROUND_TYPES,
+    BenignBank,
+    Entity,
+    Grounds,
+    Policy,
+    Rule,
+)
 from arbiter.policy.rules import RuleSyntaxError, entity_references, parse_rule
 from arbiter.report import dsa
 
@@ -88,7 +96,7 @@ class _Checker:
             root,
             "policy",
             required=("id", "version", "entities", "rules"),
-            optional=("title", "grounds", "description", "enforcement"),
+            optional=("title", "grounds", "description", "enforcement", "benign"),
         )
         policy_id = self.string(fields.get("id"), "id")
         version = self.integer(fields.get("version"), "version")
@@ -97,6 +105,7 @@ class _Checker:
         rules = self.rules(fields.get("rules"), entity_ids)
         grounds = self.grounds(fields.get("grounds"), root)
         enforcement = self.enforcement(fields.get("enforcement"))
+        benign = self.benign(fields.get("benign"))
         title = self.string(fields.get("title"), "title", required=False) or policy_id
         if self.problems:
             return None
@@ -110,6 +119,7 @@ class _Checker:
             source=self.source,
             text=text,
             enforcement=enforcement,
+            benign=tuple(benign),
         )
 
     def mapping(
@@ -421,11 +431,60 @@ class _Checker:
         if not isinstance(node, yaml.MappingNode):
             self.problem(node, "enforcement must be a mapping (strikes, review_sample)")
             return Enforcement(sampling=sampling)
-        fields = self.mapping(node, "enforcement", (), ("strikes", "review_sample"))
+        fields = self.mapping(node, "enforcement", (), ("strikes", "review_sample", "flood_guard"))
         if "review_sample" in fields:
             rate = self.number(fields["review_sample"], "enforcement: review_sample", 0.0, 1.0)
             sampling = Sampling(rate=rate, rules=sampling.rules)
-        return Enforcement(strikes=self.strikes(fields.get("strikes")), sampling=sampling)
+        return Enforcement(
+            strikes=self.strikes(fields.get("strikes")),
+            sampling=sampling,
+            flood_guard=self.flood_guard(fields.get("flood_guard")),
+        )
+
+    def flood_guard(self, node: yaml.Node | None) -> FloodGuard:
+        default = FloodGuard()
+        if node is None:
+            return default
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, "flood_guard must be a mapping (window_minutes, max_posts, factor)")
+            return default
+        fields = self.mapping(node, "flood_guard", (), ("window_minutes", "max_posts", "factor"))
+        values: dict[str, float] = {}
+        for name, low, high, whole in (
+            ("window_minutes", 1, 10080, True),
+            ("max_posts", 1, 10_000_000, True),
+            ("factor", 1, 1000, False),
+        ):
+            if name in fields:
+                values[name] = self.number(fields[name], f"flood_guard: {name}", low, high, whole)
+        return FloodGuard(
+            window_minutes=int(values.get("window_minutes", default.window_minutes)),
+            max_posts=int(values.get("max_posts", default.max_posts)),
+            factor=values.get("factor", default.factor),
+        )
+
+    def benign(self, node: yaml.Node | None) -> list[BenignBank]:
+        """Banks of known-benign media; each needs reference_media or reference_hashes."""
+        banks: list[BenignBank] = []
+        if node is None:
+            return banks
+        seen: dict[str, int] = {}
+        for item in self.items(node, "benign", "benign bank"):
+            fields = self.mapping(
+                item,
+                "benign bank",
+                required=("id",),
+                optional=("reference_media", "reference_hashes", "description"),
+            )
+            bank_id = self.unique_id(fields, "benign bank", seen)
+            media = self.strings(fields.get("reference_media"), "reference_media")
+            hashes = self.strings(fields.get("reference_hashes"), "reference_hashes")
+            if not media and not hashes:
+                self.problem(
+                    item, f"benign bank '{bank_id}' needs reference_media or reference_hashes"
+                )
+            banks.append(BenignBank(bank_id, media, hashes))
+        return banks
 
     def strikes(self, node: yaml.Node | None) -> Strikes:
         default = Strikes()

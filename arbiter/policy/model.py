@@ -25,6 +25,16 @@ class Entity:
 
 
 @dataclass(frozen=True, slots=True)
+class BenignBank:
+    """Known-benign media (e.g. a news agency's wire photos): a match here cancels a
+    designated entity's match on the same media item."""
+
+    id: str
+    reference_media: tuple[str, ...] = ()
+    reference_hashes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """One rule: a CEL condition and the action taken when it holds."""
 
@@ -61,6 +71,7 @@ class Policy:
     source: str = ""  # the file it was loaded from
     text: str = ""  # the file's text, verbatim
     enforcement: Enforcement = field(default_factory=Enforcement)
+    benign: tuple[BenignBank, ...] = ()
 
     def entity(self, entity_id: str) -> Entity:
         for entity in self.entities:

@@ -188,3 +188,23 @@ def test_enforcement_values_are_checked():
     assert any("'allow' cannot give a strike" in p for p in found)
     assert any("expire_days must be a whole number from 1 to 3650" in p for p in found)
     assert any("unknown field 'forgive'" in p for p in found)
+
+
+def test_benign_banks_and_the_flood_guard_are_read():
+    policy = parse_policy(
+        replace(
+            "rules:",
+            "benign:\n  - id: wire-photos\n    reference_media: ['media/wire/']\n"
+            "enforcement:\n  flood_guard: {window_minutes: 30, max_posts: 20, factor: 5}\n"
+            "rules:",
+        ),
+        "p.yaml",
+    )
+    assert [(b.id, b.reference_media) for b in policy.benign] == [("wire-photos", ("media/wire/",))]
+    guard = policy.enforcement.flood_guard
+    assert (guard.window_minutes, guard.max_posts, guard.factor) == (30, 20, 5.0)
+
+
+def test_a_benign_bank_needs_references():
+    found = problems(replace("rules:", "benign:\n  - id: empty\nrules:"))
+    assert found == ["p.yaml:15: benign bank 'empty' needs reference_media or reference_hashes"]
