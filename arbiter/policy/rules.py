@@ -207,11 +207,25 @@ class CompiledRules:
             if any(p is None for p in projections)
             else tuple(sorted({f for p in projections if p for f in p}))
         )
+        self._reads = [_signals_read(rule.when) for rule in self.rules]
         self._mentions: frozenset[Mention] = frozenset()
         self._context = cel.Context()
         self._context.add_function("mentions", self._mentions_function)
         self._cache: dict[Any, tuple[Rule | None, tuple[RuleFailure, ...]]] = {}
         self._cache_size = cache_size
+
+    def could_change(self, signal: str, decided: Rule | None) -> bool:
+        """Whether more mentions by `signal` could change which rule decides a post.
+
+        Only a rule before the deciding one can take over, if it reads the signal; the
+        deciding rule itself could stop holding only if it negates a mention.
+        """
+        for rule, reads in zip(self.rules, self._reads, strict=True):
+            if rule is decided:
+                return reads.negated and (reads.all or signal in reads.signals)
+            if reads.all or signal in reads.signals:
+                return True
+        return False
 
     def _mentions_function(self, entity: str, signal: str | None = None) -> bool:
         if signal is None:
@@ -252,6 +266,26 @@ class CompiledRules:
             if not isinstance(holds, bool):
                 failures.append(RuleFailure(rule.id, f"condition gave {holds!r}, not a bool"))
         return None, tuple(failures)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    signals: frozenset[str]
+    all: bool  # mentions(e) without a signal, or arguments that are not literals
+    negated: bool  # the condition may turn false when a mention appears
+
+
+_NEGATION = re.compile(r"==\s*false|false\s*==|!=\s*true|true\s*!=|\?")  # ?: can invert too
+
+
+def _signals_read(when: str) -> _Reads:
+    calls = entity_references(when)
+    code = _STRING_LITERAL.sub("''", when)
+    return _Reads(
+        signals=frozenset(c.signal for c in calls if c.signal),
+        all=any(c.signal is None for c in calls),
+        negated="!" in code.replace("!=", "") or bool(_NEGATION.search(code)),
+    )
 
 
 def _field(post: Post, dotted: str) -> Any:

@@ -72,3 +72,22 @@ def test_method_calls_on_fields_are_not_fields():
         "text",
     )
     assert post_fields("post.unknown == 1") is None
+
+
+def _rules(*whens: str) -> CompiledRules:
+    return CompiledRules(Rule(id=f"r{i}", when=w, action="review") for i, w in enumerate(whens))
+
+
+def test_ocr_can_change_a_decision_only_through_an_earlier_rule_that_reads_it():
+    rules = _rules("mentions('a', 'hashtag')", "mentions('a', 'ocr')", "mentions('a')")
+    first, second, third = rules.rules
+    assert not rules.could_change("ocr", first)  # the first rule already decides
+    assert rules.could_change("ocr", third)  # the OCR rule comes before
+    assert not rules.could_change("ocr", second)  # it holds already; more mentions keep it so
+    assert rules.could_change("ocr", None)  # nothing decided: any rule reading OCR may
+    assert not _rules("mentions('a', 'text')").could_change("ocr", None)
+
+
+def test_a_negated_mention_may_stop_holding():
+    rules = _rules("mentions('a', 'text') && !mentions('a', 'ocr')")
+    assert rules.could_change("ocr", rules.rules[0])
