@@ -153,6 +153,7 @@ class MediaEvidence:
     seconds: float | None = None  # the video frame that matched a photo
     quality: int | None = None  # PDQ quality of the query hash
     box: tuple[int, int, int, int] | None = None  # OCR: the text's region in the image
+    text: str = ""  # OCR: the recognized line(s) the match was found in
     suppressed_by: str = ""  # a benign bank entry matching the same item cancels the match
 
     def as_dict(self) -> dict[str, Any]:
@@ -181,6 +182,7 @@ MEDIA_FIELDS = (
     "seconds",
     "quality",
     "box",
+    "text",
     "suppressed_by",
 )
 
