@@ -178,3 +178,62 @@ audit_head = Table(
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# The service (migration 0002): who may call it, and what it must tell the platform.
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("prefix", String(16), nullable=False, unique=True),  # shown, and used to look up
+    Column("secret_hash", String(64), nullable=False),  # SHA-256 of the whole key
+    Column("owner", Text, nullable=False),  # a person or a system, recorded as the actor
+    Column("role", String(16), nullable=False),  # ingest | moderator | admin | auditor
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+    Column("last_used_at", String(32)),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),  # signs each delivery (HMAC-SHA256)
+    Column("events", Text, nullable=False),  # JSON list: decision, reversal, …
+    Column("active", Boolean, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+# Written in the same transaction as the event, delivered afterwards: nothing is lost.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("endpoint_id", Integer, ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("payload", Text, nullable=False),  # the JSON body, as it will be signed
+    Column("created_at", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", String(32), nullable=False),
+    Column("delivered_at", String(32)),
+    Column("last_error", Text),
+    Index("outbox_due", "status", "next_attempt_at"),
+)
+
+# What an adapter asked the platform to do about a decision, and whether it was done.
+platform_actions = Table(
+    "platform_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("decision_id", Integer, ForeignKey("decisions.id"), nullable=False),
+    Column("platform", String(40), nullable=False),  # e.g. mastodon
+    Column("kind", String(40), nullable=False),  # report | account_action | …
+    Column("remote_id", Text),  # the platform's id for it (a report id)
+    Column("status", String(16), nullable=False),  # awaiting | done | failed
+    Column("detail", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Index("platform_actions_decision", "decision_id"),
+)
