@@ -1,0 +1,120 @@
+"""The policy the service decides with: its live version, and a shadow version beside it.
+
+The service runs one policy id. An upload (`PUT /v1/policies`) swaps the engine
+at once in the process that took it; every process also re-reads the store's
+activations every `refresh_seconds`, so with several workers (or a policy
+activated by `arbiter scan --db`) all of them follow within that time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from arbiter.engine import Engine
+from arbiter.policy.model import Policy
+from arbiter.store import Store
+from arbiter.store.database import reading
+from arbiter.store.schema import activations
+
+
+class PolicyConflict(ValueError):
+    """A policy this service cannot switch to (another id than the one it runs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Engines:
+    """What a request decides with: the live engine, and the shadow one if any."""
+
+    live: Engine | None
+    shadow: Engine | None
+
+
+class LivePolicy:
+    """Holds the engines; `current()` is cheap and refreshes from the store now and then."""
+
+    def __init__(self, store: Store, engine: Engine | None, refresh_seconds: float = 1.0):
+        self.store = store
+        self.refresh_seconds = refresh_seconds
+        self._engines = Engines(engine, None)
+        self._policy_id = engine.policy.id if engine else None
+        self._checked = -float("inf")  # the first request reads the store's activations
+        self._building = threading.Lock()
+        if engine is not None:
+            store.activate(engine.policy, "live", actor="system")
+
+    @property
+    def policy_id(self) -> str | None:
+        return self._policy_id
+
+    def loaded(self) -> Engines:
+        """The engines as they are, without asking the store."""
+        return self._engines
+
+    def current(self) -> Engines:
+        if time.monotonic() - self._checked >= self.refresh_seconds:
+            self.refresh()
+        return self._engines
+
+    def refresh(self, force: bool = False) -> None:
+        """Follow the store's activations; a build in progress elsewhere is not waited for."""
+        if not self._building.acquire(blocking=force):
+            return
+        try:
+            self._checked = time.monotonic()
+            wanted = self._wanted()
+            if wanted is None:
+                return
+            live_version, shadow_version = wanted
+            engines = self._engines
+            live = self._engine(engines.live, live_version)
+            shadow = self._engine(engines.shadow, shadow_version)
+            if live is not engines.live or shadow is not engines.shadow:
+                self._engines = Engines(live, shadow)
+        finally:
+            self._building.release()
+
+    def _wanted(self) -> tuple[int | None, int | None] | None:
+        with reading(self.store.engine) as connection:
+            if self._policy_id is None:
+                live = connection.execute(
+                    select(activations.c.policy_id).where(activations.c.mode == "live")
+                ).all()
+                if len(live) != 1:
+                    return None  # nothing live, or several policies: wait for an upload
+                self._policy_id = str(live[0].policy_id)
+            rows = connection.execute(
+                select(activations.c.mode, activations.c.version).where(
+                    activations.c.policy_id == self._policy_id
+                )
+            ).all()
+        versions = {row.mode: int(row.version) for row in rows}
+        return versions.get("live"), versions.get("shadow")
+
+    def _engine(self, engine: Engine | None, version: int | None) -> Engine | None:
+        if version is None or self._policy_id is None:
+            return engine
+        if engine is not None and engine.policy.version == version:
+            return engine
+        return Engine(self.store.policy(self._policy_id, version), clock=self.store.clock)
+
+    def activate(self, policy: Policy, mode: str, actor: str) -> Engine:
+        """Store and activate `policy` in `mode`, and decide with it from now on."""
+        if self._policy_id is not None and policy.id != self._policy_id:
+            raise PolicyConflict(
+                f"this service runs policy '{self._policy_id}'; a policy with another id "
+                f"('{policy.id}') needs its own service (arbiter serve --policy)"
+            )
+        engine = Engine(policy, clock=self.store.clock)  # compile before anything is stored
+        with self._building:
+            self.store.activate(policy, mode, actor=actor)
+            self._policy_id = policy.id
+            current = self._engines
+            self._engines = (
+                Engines(engine, current.shadow) if mode == "live" else Engines(current.live, engine)
+            )
+            self._checked = time.monotonic()
+        return engine
