@@ -137,21 +137,41 @@ def _words(codes: Codes) -> U64Array:
     return codes.view(np.uint64)
 
 
-def _substrings(words: U64Array, tables: int, bits: int) -> U32Array:
-    """Each hash's `tables` substrings of `bits` bits, bit t·b onwards of the 256 (N×m uint32).
+def _substring(words: U64Array, table: int, bits: int) -> U32Array:
+    """Substring `table` of each hash: `bits` bits from bit table·b of the 256 (uint32).
 
     Bit i is bit i % 64 (from the least significant) of word i // 64; any fixed
     partition of the bits into disjoint substrings serves the pigeonhole.
     """
-    out = np.empty((words.shape[0], tables), dtype=np.uint32)
-    mask = np.uint64((1 << bits) - 1)
-    for t in range(tables):
-        word, shift = divmod(t * bits, 64)
-        value = words[:, word] >> np.uint64(shift)
-        if shift + bits > 64:  # the substring runs on into the next word
-            value = value | (words[:, word + 1] << np.uint64(64 - shift))
-        out[:, t] = value & mask
-    return out
+    word, shift = divmod(table * bits, 64)
+    value = words[:, word] >> np.uint64(shift)
+    if shift + bits > 64:  # the substring runs on into the next word
+        value = value | (words[:, word + 1] << np.uint64(64 - shift))
+    return (value & np.uint64((1 << bits) - 1)).astype(np.uint32)
+
+
+def _cuts(
+    tables: int, bits: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], U64Array, U64Array, U64Array, np.uint64]:
+    """Where each table's substring lies: the word holding its low part and the shift
+    down, the next word and the shift up for a part that runs on into it (masked
+    off where none does), and the substring's mask."""
+    starts = np.arange(tables) * bits
+    runs_on = (starts % 64) + bits > 64
+    low_shift = (starts % 64).astype(np.uint64)
+    high_shift = np.where(runs_on, 64 - starts % 64, 0).astype(np.uint64)
+    high_mask = np.where(runs_on, np.uint64(2**64 - 1), np.uint64(0)).astype(np.uint64)
+    low_word = (starts // 64).astype(np.intp)
+    high_word = np.minimum(low_word + 1, 3).astype(np.intp)
+    return low_word, high_word, low_shift, high_shift, high_mask, np.uint64((1 << bits) - 1)
+
+
+def _substrings(words: U64Array, tables: int, bits: int) -> U32Array:
+    """Every substring of each hash (N×m uint32), as `_substring` cuts them."""
+    low_word, high_word, low_shift, high_shift, high_mask, mask = _cuts(tables, bits)
+    low = words.take(low_word, axis=1) >> low_shift
+    high = (words.take(high_word, axis=1) << high_shift) & high_mask
+    return ((low | high) & mask).astype(np.uint32)
 
 
 def _flip_masks(bits: int, nflip: int) -> U32Array:
@@ -176,6 +196,8 @@ class PdqIndex:
         if self.plan.bits * self.plan.tables > HASH_BITS:
             raise ValueError(f"{self.plan} covers more than {HASH_BITS} bits")
         self._masks: dict[int, U32Array] = {}
+        self._brute: dict[int, bool] = {}  # per radius: is reading everything cheaper?
+        self._cuts = _cuts(max(self.plan.tables, 1), max(self.plan.bits, 1))
         self._ids = np.zeros(0, dtype=np.uint32)
         self._offsets = np.zeros(0, dtype=np.uint32)
         self._bases = np.zeros(0, dtype=np.intp)
@@ -192,10 +214,7 @@ class PdqIndex:
         step = 1 << 20  # substrings computed a million hashes at a time: bounded scratch memory
         for t in range(tables):
             keys = np.concatenate(
-                [
-                    _substrings(self._words[i : i + step], t + 1, bits)[:, t]
-                    for i in range(0, self.size, step)
-                ]
+                [_substring(self._words[i : i + step], t, bits) for i in range(0, self.size, step)]
             )
             ids[t] = np.argsort(keys, kind="stable")
             offsets[t, 0] = t * self.size
@@ -203,7 +222,7 @@ class PdqIndex:
             offsets[t, 1:] += np.uint32(t * self.size)
         self._ids = ids.reshape(-1)
         self._offsets = offsets.reshape(-1)
-        self._bases = np.arange(tables, dtype=np.intp) * (buckets + 1)
+        self._bases = (np.arange(tables, dtype=np.intp) * (buckets + 1))[:, None]
 
     def __len__(self) -> int:
         return self.size
@@ -226,9 +245,11 @@ class PdqIndex:
         results: list[list[Hit]] = [[] for _ in range(query_words.shape[0])]
         if not self.size or not results:
             return results
-        brute = self.plan.brute or BRUTE.cost_ns(self.size, radius) < self.plan.cost_ns(
-            self.size, radius
-        )
+        brute = self._brute.get(radius)
+        if brute is None:
+            brute = self._brute[radius] = self.plan.brute or BRUTE.cost_ns(
+                self.size, radius
+            ) < self.plan.cost_ns(self.size, radius)
         for start in range(0, len(results), _QUERY_CHUNK):
             chunk = query_words[start : start + _QUERY_CHUNK]
             if brute:
@@ -245,30 +266,41 @@ class PdqIndex:
     def _probe(
         self, queries: U64Array, radius: int
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-        tables, bits = self.plan.tables, self.plan.bits
+        # (NumPy's array methods rather than its functions: a query is often one hash,
+        # and the functions' dispatch would cost as much as the work.)
         nflip = self.plan.nflip(radius)
         masks = self._masks.get(nflip)
         if masks is None:
-            masks = self._masks[nflip] = _flip_masks(bits, nflip)
+            masks = self._masks[nflip] = _flip_masks(self.plan.bits, nflip)
         # Every (query, table, flip) look-up, as a position in the concatenated offsets.
-        keys = _substrings(queries, tables, bits)
-        probes = (keys[:, :, None] ^ masks[None, None, :]) + self._bases[None, :, None]
-        probes = probes.reshape(-1)
-        starts = np.take(self._offsets, probes).astype(np.intp)
-        counts = np.take(self._offsets, probes + 1).astype(np.intp) - starts
-        hit = np.flatnonzero(counts)
-        starts, counts = starts[hit], counts[hit]
-        rows = np.repeat(hit // (probes.shape[0] // queries.shape[0]), counts)
+        keys = self._keys(queries)
+        probes = ((keys[:, :, None] ^ masks) + self._bases).ravel()
+        starts = self._offsets.take(probes).astype(np.intp)
+        counts = self._offsets.take(probes + 1).astype(np.intp)
+        counts -= starts
+        hit = counts.nonzero()[0]
+        starts, counts = starts.take(hit), counts.take(hit)
+        rows = (hit // (probes.shape[0] // queries.shape[0])).repeat(counts)
         # Expand each run [start, start + count) into its positions in the id arrays.
-        run_starts = np.cumsum(counts) - counts
-        positions = np.repeat(starts - run_starts, counts) + np.arange(rows.shape[0], dtype=np.intp)
-        candidates = np.take(self._ids, positions).astype(np.intp)
+        first = counts.cumsum() - counts  # where each run begins among the candidates
+        positions = (starts - first).repeat(counts).astype(np.intp)
+        positions += np.arange(positions.shape[0], dtype=np.intp)
+        candidates = self._ids.take(positions).astype(np.intp)
         distances = self._distances(queries, rows, candidates)
-        keep = np.flatnonzero(distances <= radius)
-        rows, candidates, distances = rows[keep], candidates[keep], distances[keep]
-        # A hash close in several substrings is found in several tables: keep it once.
-        unique = np.unique(rows * self.size + candidates, return_index=True)[1]
-        return rows[unique], candidates[unique], distances[unique]
+        keep = (distances <= radius).nonzero()[0]
+        rows, candidates, distances = rows.take(keep), candidates.take(keep), distances.take(keep)
+        if keep.shape[0] > 1:
+            # A hash close in several substrings is found in several tables: keep it once.
+            unique = np.unique(rows * self.size + candidates, return_index=True)[1]
+            rows, candidates, distances = rows[unique], candidates[unique], distances[unique]
+        return rows, candidates, distances
+
+    def _keys(self, words: U64Array) -> U32Array:
+        """`_substrings` with the layout's shifts worked out once, at build time."""
+        low_word, high_word, low_shift, high_shift, high_mask, mask = self._cuts
+        low = words.take(low_word, axis=1) >> low_shift
+        high = (words.take(high_word, axis=1) << high_shift) & high_mask
+        return ((low | high) & mask).astype(np.uint32)
 
     def _distances(
         self, queries: U64Array, rows: npt.NDArray[np.intp], candidates: npt.NDArray[np.intp]

@@ -149,3 +149,19 @@ def test_plans_stay_within_memory_and_cover_the_radius():
         assert chosen.tables * chosen.bits <= 256
         assert (chosen.nflip(RADIUS) + 1) * chosen.tables - 1 >= RADIUS
         assert chosen.table_bytes(size) <= max(8 << 20, 192 * size)
+
+
+@pytest.mark.parametrize("bits", [8, 11, 16, 19, 21, 23])
+def test_substrings_cut_the_same_bits_one_table_at_a_time_or_all_at_once(bits: int):
+    from arbiter.banks.index import _substring, _substrings
+
+    words = np.random.default_rng(bits).integers(0, 256, (50, 32), dtype=np.uint8).view(np.uint64)
+    tables = 256 // bits
+    together = _substrings(words, tables, bits)
+    for t in range(tables):
+        assert (together[:, t] == _substring(words, t, bits)).all()
+    # And they are the hash's bits t·b .. t·b+b-1, least significant first within each word.
+    bit_string = "".join(f"{int(w):064b}"[::-1] for w in words[0])
+    for t in range(tables):
+        expected = int(bit_string[t * bits : (t + 1) * bits][::-1], 2)
+        assert together[0, t] == expected
