@@ -39,6 +39,7 @@ OTHER_SIGNAL_TYPES = frozenset(
     ("md5", "video_md5", "photo_md5", "raw_text", "url", "url_md5", "tlsh", "trend_query")
 )
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_PLAIN_PDQ = re.compile(r"(?:[pP][dD][qQ][ \t]+)?([0-9a-fA-F]{64})")  # the usual line, fast
 _TRAILING_COMMENT = re.compile(r"\s+#.*$")
 
 
@@ -97,6 +98,10 @@ def parse_hashlist(text: str, name: str) -> HashList:
         line = raw.strip().lstrip("\ufeff") if number == 1 else raw.strip()
         source = f"{name}:{number}"
         if not line or line.startswith("#"):
+            continue
+        plain = _PLAIN_PDQ.fullmatch(line)
+        if plain is not None:
+            found.entries.append(HashListEntry("pdq", pdq=plain[1].lower(), source=source))
             continue
         try:
             found.entries.append(_parse_line(line, source))

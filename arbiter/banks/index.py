@@ -216,7 +216,12 @@ class PdqIndex:
             keys = np.concatenate(
                 [_substring(self._words[i : i + step], t, bits) for i in range(0, self.size, step)]
             )
-            ids[t] = np.argsort(keys, kind="stable")
+            # Sorted by (key, id) at once: the key in the high half of a uint64, the id low.
+            packed = (keys.astype(np.uint64) << np.uint64(32)) | np.arange(
+                self.size, dtype=np.uint64
+            )
+            packed.sort()
+            ids[t] = packed.astype(np.uint32)  # the low half: ids in key order
             offsets[t, 0] = t * self.size
             np.cumsum(np.bincount(keys, minlength=buckets), out=offsets[t, 1:])
             offsets[t, 1:] += np.uint32(t * self.size)
