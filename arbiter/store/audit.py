@@ -87,16 +87,21 @@ def entry_hash(
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
+def lock_head(connection: Connection) -> tuple[int, str]:
+    """Lock the chain's head row for this transaction; returns (seq, hash)."""
+    # FOR UPDATE serializes writers on PostgreSQL; SQLite already holds the write lock.
+    head = connection.execute(
+        select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+    ).one()
+    return int(head.seq), str(head.hash)
+
+
 def append(connection: Connection, events: Iterable[Event], at: str) -> list[Entry]:
     """Chain `events` after the current head, inside the caller's transaction."""
     events = list(events)
     if not events:
         return []
-    # FOR UPDATE serializes writers on PostgreSQL; SQLite already holds the write lock.
-    head = connection.execute(
-        select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
-    ).one()
-    seq, prev = head.seq, head.hash
+    seq, prev = lock_head(connection)
     entries = []
     for event in events:
         seq += 1

@@ -86,6 +86,7 @@ class Store:
         """Keep `policy` verbatim; True if it is new. A changed text needs a new version."""
         sha = hashlib.sha256(policy.text.encode()).hexdigest()
         with self.engine.begin() as connection:
+            audit.lock_head(connection)  # serializes the check with the insert below
             stored = connection.execute(
                 select(policies.c.sha256).where(
                     policies.c.policy_id == policy.id, policies.c.version == policy.version
@@ -126,6 +127,7 @@ class Store:
             raise StoreError(f"mode must be live or shadow, not {mode!r}")
         self.save_policy(policy, actor)
         with self.engine.begin() as connection:
+            audit.lock_head(connection)
             current = connection.execute(
                 select(activations.c.version).where(
                     activations.c.policy_id == policy.id, activations.c.mode == mode
@@ -195,6 +197,9 @@ class Store:
             for (post, _), h in zip(pairs, hashes, strict=True)
         ]
         with self.engine.begin() as connection:
+            # Writers take the chain's head first: on PostgreSQL this serializes them, so the
+            # check for decisions already recorded cannot race another scan of the same posts.
+            audit.lock_head(connection)
             known = set(
                 connection.execute(
                     select(decisions.c.dedupe_key).where(decisions.c.dedupe_key.in_(keys))
