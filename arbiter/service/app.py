@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -159,10 +160,21 @@ def _error(
 ) -> JSONResponse:
     body = {
         "error": code or ERROR_CODES.get(status, "error"),
-        "message": message,
-        "problems": problems or [],
+        "message": _printable(message),
+        "problems": [
+            {k: _printable(v) if isinstance(v, str) else v for k, v in p.items()}
+            for p in problems or []
+        ],
     }
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _printable(text: str) -> str:
+    """An error message as UTF-8 can carry it: bad input quoted back may hold lone surrogates."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 _TYPE_TAGS = frozenset(
@@ -197,8 +209,13 @@ def validation_problems(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """Readable problems from FastAPI's validation errors: where, and what is wrong."""
     merged: dict[str, list[str]] = {}
     for error in errors:
-        location = _location(error.get("loc", ()))
+        loc = tuple(error.get("loc", ()))
         message = _message(error)
+        if error.get("type") == "json_invalid":  # its location is (body, character offset)
+            if len(loc) > 1:
+                message += f" (at character {loc[1]})"
+            loc = loc[:1]
+        location = _location(loc)
         messages = merged.setdefault(location, [])
         if message not in messages:
             messages.append(message)
@@ -219,6 +236,10 @@ def _handle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.detail == "There was an error parsing the body":
+            # FastAPI's answer to a body it cannot decode (e.g. not UTF-8): invalid input.
+            problem = {"location": "body", "message": "not valid JSON: it cannot be decoded"}
+            return _error(422, "the request is not valid: body: not valid JSON", [problem])
         headers = dict(error.headers) if error.headers else None
         return _error(error.status_code, str(error.detail), headers=headers)
 

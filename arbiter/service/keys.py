@@ -31,7 +31,9 @@ PREFIX_HEX = 12  # 48 bits: enough that two keys never share one, short enough t
 SECRET_BYTES = 32
 # arb_<12 hex>_<43 url-safe base64 characters>
 KEY_PATTERN = re.compile(r"^arb_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
-OWNER_PATTERN = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+# Printable, not blank (also the JSON schema's pattern for an owner, hence the \u escapes).
+OWNER = r"^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$"
+OWNER_PATTERN = re.compile(OWNER)
 # Compared against when the prefix is unknown, so both paths cost the same.
 _DUMMY_HASH = hashlib.sha256(b"arbiter: no such key").hexdigest()
 
@@ -79,9 +81,8 @@ def parse_key(key: str) -> tuple[str, str] | None:
 
 
 def check_owner(owner: str) -> str:
-    owner = owner.strip()
-    if not OWNER_PATTERN.match(owner):
-        raise KeyRefused("the owner must be 1-200 printable characters")
+    if len(owner) > 200 or not OWNER_PATTERN.match(owner):
+        raise KeyRefused("the owner must be 1-200 printable characters, not all blank")
     return owner
 
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 with warnings.catch_warnings():  # starlette's nudge towards httpx2, which is not installed
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
 from arbiter.engine import Engine

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import fields, is_dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -70,15 +70,34 @@ def _invalid_policy(problems: list[Problem]) -> ApiError:
     )
 
 
+def _unstorable(value: object) -> bool:
+    """Whether a parsed policy holds a string no database stores (YAML escapes like "\\0")."""
+    if isinstance(value, str):
+        try:
+            storable(value)
+        except ValueError:
+            return True
+        return False
+    if isinstance(value, tuple | list):
+        return any(_unstorable(item) for item in value)
+    if is_dataclass(value):
+        return any(_unstorable(getattr(value, f.name)) for f in fields(value))
+    return False
+
+
 def _parse(text: str, source: str) -> Policy:
     try:
-        return parse_policy(text, source)
+        policy = parse_policy(text, source)
     except PolicyError:
         raise
     except RecursionError:
         raise PolicyError([Problem(source, 0, "the YAML is nested too deeply")]) from None
     except Exception as error:  # the YAML and CEL parsers' own failures are bad input too
         raise PolicyError([Problem(source, 0, f"cannot read the policy: {error}")]) from None
+    if _unstorable(policy):
+        message = "the policy holds NUL or unpaired surrogate characters (YAML escapes)"
+        raise PolicyError([Problem(source, 0, message)])
+    return policy
 
 
 @router.put(
@@ -201,7 +220,7 @@ def _order_out(request: AuthorityRequest) -> AuthorityOut:
     status_code=201,
     response_model=AuthorityOut,
     summary="Record a government's or court's order and the decisions it causes",
-    responses=responses(*AUTH, 413, 422),
+    responses=responses(*AUTH, 404, 413, 422),
 )
 def record_order(body: AuthorityIn, who: Admin, svc: Svc) -> AuthorityOut:
     """Recorded as what it is (authority, legal basis, reference, date, scope) under the
@@ -212,21 +231,17 @@ def record_order(body: AuthorityIn, who: Admin, svc: Svc) -> AuthorityOut:
         authority=body.authority,
         legal_basis=body.legal_basis,
         reference=body.reference,
-        issued_on=body.issued_on,
+        issued_on=body.issued_on.isoformat(),
         territorial_scope=tuple(body.territorial_scope),
         action=body.action,
         recorded_at=svc.store.clock(),
         recorded_by=who.owner,
     )
     try:
-        datetime.strptime(body.issued_on, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise ApiError(
-            422, "invalid_request", "the order's date is not a calendar date", []
-        ) from None
-    try:
         request_id, written = svc.store.record_authority_request(request, list(body.posts))
     except AuthorityError as error:
+        if "has not seen" in str(error):
+            raise not_found(str(error)) from None
         raise ApiError(422, "invalid_order", str(error)) from None
     for decision in written:
         svc.metrics.decided(decision)

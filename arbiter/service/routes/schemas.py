@@ -8,6 +8,7 @@ that says where and why, never a 500.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,9 +17,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+from arbiter.service.keys import OWNER
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_BATCH = 1000  # posts in one POST /v1/posts:batch
@@ -31,22 +37,31 @@ def storable(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(storable)]
-Str8 = Annotated[str, StringConstraints(max_length=8), AfterValidator(storable)]
-Str16 = Annotated[str, StringConstraints(max_length=16), AfterValidator(storable)]
-Str32 = Annotated[str, StringConstraints(max_length=32), AfterValidator(storable)]
-Str40 = Annotated[str, StringConstraints(max_length=40), AfterValidator(storable)]
-Str200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(storable)]
-Str1000 = Annotated[str, StringConstraints(max_length=1000), AfterValidator(storable)]
-Str2048 = Annotated[str, StringConstraints(max_length=2048), AfterValidator(storable)]
-Str10k = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(storable)]
-Name200 = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(storable)]
-Name1000 = Annotated[
-    str, StringConstraints(min_length=1, max_length=1000), AfterValidator(storable)
-]
-Reason = Annotated[
-    str, StringConstraints(min_length=1, max_length=10_000), AfterValidator(storable)
-]
+class _Storable:
+    """Says in the JSON schema what `storable` checks: no NUL character."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["pattern"] = NO_NUL
+        return schema
+
+
+NO_NUL = "^[^\\u0000]*$"
+STORABLE = (AfterValidator(storable), _Storable())
+Text = Annotated[str, *STORABLE]
+Str8 = Annotated[str, StringConstraints(max_length=8), *STORABLE]
+Str16 = Annotated[str, StringConstraints(max_length=16), *STORABLE]
+Str32 = Annotated[str, StringConstraints(max_length=32), *STORABLE]
+Str40 = Annotated[str, StringConstraints(max_length=40), *STORABLE]
+Str200 = Annotated[str, StringConstraints(max_length=200), *STORABLE]
+Str1000 = Annotated[str, StringConstraints(max_length=1000), *STORABLE]
+Str2048 = Annotated[str, StringConstraints(max_length=2048), *STORABLE]
+Str10k = Annotated[str, StringConstraints(max_length=10_000), *STORABLE]
+Name200 = Annotated[str, StringConstraints(min_length=1, max_length=200), *STORABLE]
+Name1000 = Annotated[str, StringConstraints(min_length=1, max_length=1000), *STORABLE]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=10_000), *STORABLE]
 PostId = Name200
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Id = Annotated[int, Field(ge=1, le=MAX_INT)]
@@ -114,7 +129,7 @@ class PostIn(BaseModel):
         WithJsonSchema(
             {
                 "anyOf": [
-                    {"type": "string", "minLength": 1, "maxLength": 200},
+                    {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NO_NUL},
                     {"type": "integer"},
                 ]
             }
@@ -331,11 +346,19 @@ class ActivePoliciesOut(BaseModel):
     shadow: int | None
 
 
+def _iso_date(value: Any) -> Any:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
 class AuthorityIn(BaseModel):
     authority: Name1000
     legal_basis: Name1000
     reference: Str1000 = ""
-    issued_on: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    issued_on: Annotated[
+        date, BeforeValidator(_iso_date), Field(description="The order's date, YYYY-MM-DD.")
+    ]
     action: Literal["remove", "restrict"] = "remove"
     territorial_scope: Annotated[list[Country], Field(max_length=300)] = []
     posts: Annotated[list[PostId], Field(min_length=1, max_length=MAX_BATCH)]
@@ -355,7 +378,7 @@ class AuthorityOut(BaseModel):
 
 
 class KeyIn(BaseModel):
-    owner: Name200
+    owner: Annotated[str, StringConstraints(max_length=200, pattern=OWNER)]
     role: Literal["ingest", "moderator", "admin", "auditor"]
 
 
