@@ -21,7 +21,7 @@ from arbiter.policy.model import Policy
 from arbiter.report.diff import Diff, Outcome
 from arbiter.report.shadow import outcome
 from arbiter.store import Store
-from arbiter.store.database import reading
+from arbiter.store.database import one_of, reading
 from arbiter.store.schema import decisions, posts
 
 
@@ -90,7 +90,7 @@ def standing_decisions(
             )
             .join(posts, posts.c.id == decisions.c.post_id)
             .where(
-                decisions.c.post_id.in_(post_ids),
+                one_of(connection, decisions.c.post_id, post_ids),
                 decisions.c.subject == "post",
                 decisions.c.policy_id == policy_id,
                 decisions.c.mode == "live",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -70,21 +71,20 @@ def entry_hash(
 ) -> str:
     """The hash that links an entry to the one before it."""
     body = (
-        '{"actor":'
-        + canonical(actor)
-        + ',"at":'
-        + canonical(at)
-        + ',"kind":'
-        + canonical(kind)
-        + ',"payload":'
-        + payload
-        + ',"seq":'
-        + str(seq)
-        + ',"subject":'
-        + canonical(subject)
-        + "}"
+        f'{{"actor":{_quoted(actor)},"at":{_quoted(at)},"kind":{_quoted(kind)},'
+        f'"payload":{payload},"seq":{seq},"subject":{_quoted(subject)}}}'
     )
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f-\uffff]*')
+
+
+def _quoted(text: str) -> str:
+    """`canonical(text)`, without json's overhead for the plain ASCII most fields are."""
+    if _PLAIN.fullmatch(text):
+        return f'"{text}"'
+    return canonical(text)
 
 
 def lock_head(connection: Connection) -> tuple[int, str]:

@@ -17,7 +17,8 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 
 from arbiter.model import Decision
 from arbiter.policy.enforcement import Enforcement
-from arbiter.store.audit import Event, append
+from arbiter.store.audit import Event, append, lock_head
+from arbiter.store.database import one_of
 from arbiter.store.records import POST_STATES, SEVERITY, decision_row, digest
 from arbiter.store.schema import decisions, posts, reviews, strikes
 
@@ -60,10 +61,17 @@ def write_decisions(
         events = list(extra_events)
         append(connection, events, at)
         return []
-    inserted = connection.execute(
-        insert(decisions).returning(decisions.c.id, decisions.c.puid), rows
-    ).all()
-    ids = {row.puid: row.id for row in inserted}
+    # Holding the chain's head serializes writers, so the rows inserted now are exactly
+    # those above the highest id: no RETURNING, which makes drivers build huge statements.
+    lock_head(connection)
+    before = connection.execute(select(func.coalesce(func.max(decisions.c.id), 0))).scalar_one()
+    connection.execute(insert(decisions), rows)
+    ids = {
+        row.puid: row.id
+        for row in connection.execute(
+            select(decisions.c.id, decisions.c.puid).where(decisions.c.id > before)
+        )
+    }
     written = [Written(ids[row["puid"]], row) for row in rows]
     events = [_decision_event(w) for w in written]
     events.extend(extra_events)
@@ -353,7 +361,7 @@ def refresh_post_states(connection: Connection, post_ids: set[str]) -> None:
             select(decisions.c.post_id, decisions.c.action).where(
                 and_(
                     decisions.c.subject == "post",
-                    decisions.c.post_id.in_(chunk),
+                    one_of(connection, decisions.c.post_id, chunk),
                     decisions.c.mode == "live",
                     decisions.c.status == "in_force",
                 )
@@ -367,6 +375,6 @@ def refresh_post_states(connection: Connection, post_ids: set[str]) -> None:
         for value in set(state.values()):
             connection.execute(
                 update(posts)
-                .where(posts.c.id.in_([p for p, s in state.items() if s == value]))
+                .where(one_of(connection, posts.c.id, [p for p, s in state.items() if s == value]))
                 .values(state=value)
             )

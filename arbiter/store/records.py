@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Row
 
 from arbiter.model import Decision, Match, Post
@@ -45,10 +46,9 @@ def post_row(post: Post, content: str, seen_at: str) -> dict[str, Any]:
         "created_at": post.created_at,
         "url": post.url,
         "text": post.text,
-        "media": json.dumps(
-            [{"id": m.id, "type": m.type, "path": m.path, "url": m.url} for m in post.media],
-            ensure_ascii=False,
-        ),
+        "media": orjson.dumps(
+            [{"id": m.id, "type": m.type, "path": m.path, "url": m.url} for m in post.media]
+        ).decode(),
         "content_hash": content,
         "first_seen": seen_at,
         "state": "visible",
@@ -82,9 +82,7 @@ DIGESTED = (
 def digest(row: dict[str, Any] | Row[Any]) -> str:
     """SHA-256 of a decision's immutable columns; the audit log keeps it."""
     values = row._mapping if isinstance(row, Row) else row
-    return hashlib.sha256(
-        canonical([_plain(values[column]) for column in DIGESTED]).encode()
-    ).hexdigest()
+    return hashlib.sha256(orjson.dumps([_plain(values[column]) for column in DIGESTED])).hexdigest()
 
 
 def _plain(value: Any) -> Any:
@@ -124,8 +122,8 @@ def decision_row(
         "actor": actor or (f"rule:{decision.rule}" if decision.rule else "rule:(none)"),
         "source": source,
         "decided_at": decision.decided_at,
-        "matches": json.dumps([m.as_dict() for m in decision.matches], ensure_ascii=False),
-        "territorial_scope": json.dumps(list(decision.territorial_scope)),
+        "matches": orjson.dumps([m.as_dict() for m in decision.matches]).decode(),
+        "territorial_scope": orjson.dumps(decision.territorial_scope).decode(),
         "reason": reason,
         "authority_request_id": authority_request_id,
         "supersedes": supersedes,

@@ -17,7 +17,7 @@ from arbiter.policy.load import parse_policy
 from arbiter.policy.model import Policy
 from arbiter.store import audit, authority, moderation
 from arbiter.store.authority import AuthorityRequest
-from arbiter.store.database import connect, database_url, migrate, reading
+from arbiter.store.database import connect, database_url, migrate, one_of, reading
 from arbiter.store.effects import active_strikes, current_suspension, write_decisions
 from arbiter.store.records import (
     StoredDecision,
@@ -202,7 +202,9 @@ class Store:
             audit.lock_head(connection)
             known = set(
                 connection.execute(
-                    select(decisions.c.dedupe_key).where(decisions.c.dedupe_key.in_(keys))
+                    select(decisions.c.dedupe_key).where(
+                        one_of(connection, decisions.c.dedupe_key, keys)
+                    )
                 ).scalars()
             )
             fresh = []
@@ -237,7 +239,7 @@ class Store:
         ids = list({post.id for post, _ in items})
         stored = dict(
             connection.execute(
-                select(posts.c.id, posts.c.content_hash).where(posts.c.id.in_(ids))
+                select(posts.c.id, posts.c.content_hash).where(one_of(connection, posts.c.id, ids))
             ).all()
         )
         new: dict[str, dict[str, Any]] = {}
@@ -380,7 +382,7 @@ class Store:
                 connection, request, post_ids, ORDERS_GIVE_NO_STRIKES
             )
             rows = connection.execute(
-                select(decisions).where(decisions.c.id.in_([w.id for w in written]))
+                select(decisions).where(one_of(connection, decisions.c.id, [w.id for w in written]))
             ).all()
         return request_id, [stored_decision(row) for row in rows]
 
@@ -450,7 +452,7 @@ def _current_decisions(
     """The live decision of a policy now standing on each post (a new version replaces it)."""
     rows = connection.execute(
         select(decisions.c.post_id, decisions.c.id).where(
-            decisions.c.post_id.in_(post_ids),
+            one_of(connection, decisions.c.post_id, post_ids),
             decisions.c.subject == "post",
             decisions.c.policy_id == policy_id,
             decisions.c.mode == "live",
