@@ -20,8 +20,6 @@ Each request carries `Arbiter-Signature: t=<unix>,v1=<hex>`, the HMAC-SHA256 of
 `Arbiter-Delivery`, an id that stays the same across retries so a receiver can drop repeats.
 """
 
-from __future__ import annotations
-
 import hashlib
 import hmac
 import json
@@ -194,7 +192,7 @@ def _endpoint(row: Any) -> Endpoint:
 
 
 def add_endpoint(
-    store: Store,
+    store: "Store",
     url: str,
     events: Iterable[str] = EVENTS,
     secret: str | None = None,
@@ -228,7 +226,7 @@ def add_endpoint(
     return Endpoint(endpoint_id, url, chosen, True, at, key)
 
 
-def endpoints(store: Store, include_inactive: bool = False) -> list[Endpoint]:
+def endpoints(store: "Store", include_inactive: bool = False) -> list[Endpoint]:
     """Registered endpoints, oldest first; removed ones only when asked."""
     query = select(webhook_endpoints).order_by(webhook_endpoints.c.id)
     if not include_inactive:
@@ -237,7 +235,7 @@ def endpoints(store: Store, include_inactive: bool = False) -> list[Endpoint]:
         return [_endpoint(row) for row in connection.execute(query)]
 
 
-def endpoint(store: Store, endpoint_id: int) -> Endpoint:
+def endpoint(store: "Store", endpoint_id: int) -> Endpoint:
     """One endpoint, by id."""
     with reading(store.engine) as connection:
         row = connection.execute(
@@ -248,7 +246,7 @@ def endpoint(store: Store, endpoint_id: int) -> Endpoint:
     return _endpoint(row)
 
 
-def remove_endpoint(store: Store, endpoint_id: int, actor: str = "system") -> Endpoint:
+def remove_endpoint(store: "Store", endpoint_id: int, actor: str = "system") -> Endpoint:
     """Stop sending to an endpoint. Its history stays; rows still pending go `dead`."""
     at = store.clock()
     with store.engine.begin() as connection:
@@ -399,7 +397,7 @@ def _authors(connection: Connection, post_ids: Sequence[str]) -> dict[str, str]:
 # What the console shows ----------------------------------------------------------------------
 
 
-def delivery_counts(store: Store) -> dict[int, dict[str, int]]:
+def delivery_counts(store: "Store") -> dict[int, dict[str, int]]:
     """Per endpoint: rows `pending`, `retrying` (pending after a failure), `delivered`, `dead`."""
     counts: dict[int, dict[str, int]] = {}
     retrying = and_(outbox.c.status == "pending", outbox.c.attempts > 0)
@@ -422,7 +420,7 @@ def delivery_counts(store: Store) -> dict[int, dict[str, int]]:
     return counts
 
 
-def failing_deliveries(store: Store, limit: int = 100) -> list[Delivery]:
+def failing_deliveries(store: "Store", limit: int = 100) -> list[Delivery]:
     """Failed deliveries, given up (`dead`) or waiting to retry after an error; newest first."""
     query = (
         select(outbox, webhook_endpoints.c.url)
@@ -440,7 +438,7 @@ def failing_deliveries(store: Store, limit: int = 100) -> list[Delivery]:
         return [_delivery(row) for row in connection.execute(query)]
 
 
-def deliveries(store: Store, status: str | None = None, limit: int = 100) -> list[Delivery]:
+def deliveries(store: "Store", status: str | None = None, limit: int = 100) -> list[Delivery]:
     """Outbox rows, newest first, optionally of one status."""
     query = (
         select(outbox, webhook_endpoints.c.url)
@@ -454,7 +452,7 @@ def deliveries(store: Store, status: str | None = None, limit: int = 100) -> lis
         return [_delivery(row) for row in connection.execute(query)]
 
 
-def retry_delivery(store: Store, delivery: int) -> None:
+def retry_delivery(store: "Store", delivery: int) -> None:
     """Send a dead (or waiting) delivery again now, with a fresh count of attempts."""
     at = store.clock()
     with store.engine.begin() as connection:
@@ -502,13 +500,22 @@ def _delivery(row: Any) -> Delivery:
 # HTTP: managing endpoints ---------------------------------------------------------------------
 
 
-def webhooks_router(store: Store, dependencies: Sequence[Any] = ()) -> APIRouter:
+def webhooks_router(store: "Store", dependencies: Sequence[Any] = ()) -> "APIRouter":
     """`/v1/webhooks`: list, add and remove endpoints; see and retry failing deliveries.
 
     `dependencies` guard every route, e.g. `[Depends(require("admin"))]`.
     """
-    from fastapi import APIRouter, Body, HTTPException
+    # Imported here, not at the top: the store imports this module, and needs no web stack.
+    # (So this module does without `from __future__ import annotations`: FastAPI reads the
+    # routes' annotations, and these names exist only in this function.)
+    from fastapi import APIRouter, Body, HTTPException, Request
     from starlette.concurrency import run_in_threadpool
+
+    def actor(request: Request) -> str:
+        """The caller as the audit log names it: the API key's role and owner."""
+        principal = getattr(request.state, "principal", None)
+        owner, role = getattr(principal, "owner", None), getattr(principal, "role", None)
+        return f"{role}:{owner}" if owner and role else "api"
 
     router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], dependencies=list(dependencies))
 
@@ -524,22 +531,25 @@ def webhooks_router(store: Store, dependencies: Sequence[Any] = ()) -> APIRouter
         return await run_in_threadpool(read)
 
     @router.post("", status_code=201)
-    async def create_endpoint(body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    async def create_endpoint(
+        request: Request,
+        body: dict[str, Any] = Body(...),  # noqa: B008
+    ) -> dict[str, Any]:
         url, events = body.get("url"), body.get("events", list(EVENTS))
         if not isinstance(url, str) or not isinstance(events, list):
             raise HTTPException(422, 'send {"url": "https://…", "events": ["decision", …]}')
         try:
             created = await run_in_threadpool(
-                add_endpoint, store, url, [str(e) for e in events], None, "api"
+                add_endpoint, store, url, [str(e) for e in events], None, actor(request)
             )
         except WebhookError as error:
             raise HTTPException(422, str(error)) from None
         return created.as_dict(with_secret=True)
 
     @router.delete("/{endpoint_id}")
-    async def delete_endpoint(endpoint_id: int) -> dict[str, Any]:
+    async def delete_endpoint(request: Request, endpoint_id: int) -> dict[str, Any]:
         try:
-            removed = await run_in_threadpool(remove_endpoint, store, endpoint_id, "api")
+            removed = await run_in_threadpool(remove_endpoint, store, endpoint_id, actor(request))
         except WebhookError as error:
             raise HTTPException(404, str(error)) from None
         return {**removed.as_dict(), "active": False}

@@ -31,6 +31,13 @@ def strict(suspend_after: int = 2) -> Policy:
     return parse_policy(text, "strict.yaml")
 
 
+def effects_enqueue() -> bool:
+    """Whether arbiter.store.effects.write_decisions already calls enqueue_decisions."""
+    from arbiter.store import effects
+
+    return "enqueue_decisions" in inspect.getsource(effects)
+
+
 def wire_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every write_decisions caller enqueue webhooks, as the one-line hook in effects does.
 
@@ -39,7 +46,7 @@ def wire_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
     from arbiter.store import authority, effects, moderation
     from arbiter.store import store as store_module
 
-    if "enqueue_decisions" in inspect.getsource(effects):
+    if effects_enqueue():
         return
     original = effects.write_decisions
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 
 from arbiter.model import Decision
 from arbiter.outbound.webhooks import (
@@ -27,7 +28,7 @@ from arbiter.store import Store
 from arbiter.store.effects import write_decisions
 from arbiter.store.records import decision_row
 from arbiter.store.schema import outbox
-from tests.outbound.helpers import SECRET, strict
+from tests.outbound.helpers import SECRET, effects_enqueue, strict
 from tests.store.helpers import HARMLESS, HASHTAG, PRAISE, policy, post, scan
 
 BODY = b'{"event":"decision","decision":{"id":1,"action":"remove"}}'
@@ -213,24 +214,25 @@ def test_suspensions_and_their_lifting_are_sent(store: Store) -> None:
 
 
 def test_the_outbox_commits_and_rolls_back_with_the_decision(store: Store) -> None:
-    """Called inside write_decisions' transaction, as arbiter.store.effects does."""
+    """Inside write_decisions' transaction, as arbiter.store.effects calls it."""
     add_endpoint(store, "https://a.example/hook")
     store.save_policy(policy())
+    at = "2026-11-25T10:00:00Z"
 
-    def row(post_id: str) -> dict[str, object]:
-        decision = Decision(
-            post_id, "remove", "dangerous-individuals", 1, "r", "2026-11-25T10:00:00Z"
-        )
-        return decision_row(decision, mode="live", content="h", status="in_force")
+    def write(connection: Connection, post_id: str) -> None:
+        decision = Decision(post_id, "remove", "dangerous-individuals", 1, "r", at)
+        row = decision_row(decision, mode="live", content="h", status="in_force")
+        written = write_decisions(connection, [row], Enforcement(), at)
+        if not effects_enqueue():  # until the hook is wired into write_decisions itself
+            assert enqueue_decisions(connection, written, at) == 1
 
     with pytest.raises(RuntimeError), store.engine.begin() as connection:
-        written = write_decisions(connection, [row("x")], Enforcement(), "2026-11-25T10:00:00Z")
-        assert enqueue_decisions(connection, written, "2026-11-25T10:00:00Z") == 1
+        write(connection, "x")
+        assert connection.execute(select(func.count()).select_from(outbox)).scalar() == 1
         raise RuntimeError("the process dies before the commit")
     assert store.count("decisions") == 0 and store.count("outbox") == 0
     with store.engine.begin() as connection:
-        written = write_decisions(connection, [row("y")], Enforcement(), "2026-11-25T10:00:00Z")
-        enqueue_decisions(connection, written, "2026-11-25T10:00:00Z")
+        write(connection, "y")
     assert store.count("decisions") == 1 and store.count("outbox") == 1
 
 
@@ -263,3 +265,15 @@ def test_the_router_manages_endpoints_and_shows_failures(store: Store) -> None:
     assert client.delete(f"/v1/webhooks/{body['id']}").json()["active"] is False
     assert client.delete("/v1/webhooks/99").status_code == 404
     assert client.post("/v1/webhooks/deliveries/5/retry").status_code == 409
+
+
+def test_the_router_logs_the_callers_key_as_the_actor(store: Store) -> None:
+    async def as_ops(request: Request) -> None:  # what arbiter.service.auth.require leaves
+        request.state.principal = SimpleNamespace(owner="ops", role="admin")
+
+    app = FastAPI()
+    app.include_router(webhooks_router(store, dependencies=[Depends(as_ops)]))
+    created = TestClient(app).post("/v1/webhooks", json={"url": "https://a.example/h"})
+    assert created.json()["events"] == ["decision", "reversal", "suspension"]
+    added = _audit(store)[-1]
+    assert (added.kind, added.actor) == ("webhook.added", "admin:ops")
