@@ -6,6 +6,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -188,3 +189,103 @@ def deliver(
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+mastodon_app = typer.Typer(
+    help="The Mastodon adapter: its configuration, the instance's rules, what was asked of it.",
+    no_args_is_help=True,
+)
+app.add_typer(mastodon_app, name="mastodon")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="The adapter's YAML settings (default $ARBITER_MASTODON_CONFIG; secrets may come "
+        "from ARBITER_MASTODON_TOKEN and the like).",
+    ),
+]
+
+
+def _mastodon_config(path: Path | None) -> Any:
+    from arbiter.adapters.mastodon import MastodonConfig, MastodonConfigError
+
+    try:
+        config = MastodonConfig.load(path)
+    except (MastodonConfigError, OSError) as error:
+        err.print(f"[red]error[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    if config is None:
+        err.print(
+            "[red]error[/red] Mastodon is not configured: give --config or set "
+            "ARBITER_MASTODON_CONFIG or ARBITER_MASTODON_URL",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    return config
+
+
+@mastodon_app.command("check")
+def check(config: ConfigOption = None) -> None:
+    """Validate the adapter's settings and say what each decision would do on the instance."""
+    settings = _mastodon_config(config)
+    out.print(f"instance {settings.base_url} ({settings.instance_domain})", highlight=False)
+    out.print(f"act: {'on' if settings.act else 'off'}", highlight=False)
+    for action in ("remove", "restrict", "label", "suspend"):
+        out.print(f"  {action} -> {settings.measure(action)}", highlight=False)
+    for key, ids in sorted(settings.rule_ids.items()):
+        out.print(f"  rules cited for {key}: {', '.join(map(str, ids))}", highlight=False)
+    missing = [
+        name
+        for name, value in (
+            ("token", settings.token),
+            ("webhook_secret", settings.webhook_secret),
+            ("events_secret", settings.events_secret),
+        )
+        if not value
+    ]
+    if missing:
+        out.print(f"not set: {', '.join(missing)}", highlight=False)
+
+
+@mastodon_app.command("rules")
+def rules(config: ConfigOption = None) -> None:
+    """The instance's rules, by id: what `rule_ids` in the settings may cite."""
+    from arbiter.adapters.mastodon_api import MastodonClient, MastodonError
+
+    settings = _mastodon_config(config)
+    client = MastodonClient(settings.base_url, settings.token)
+    try:
+        found = client.instance_rules()
+    except MastodonError as error:
+        err.print(f"[red]error[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    finally:
+        client.close()
+    for rule in found:
+        out.print(f"{rule.get('id')} {rule.get('text', '')}", highlight=False, markup=False)
+
+
+@mastodon_app.command("actions")
+def actions(
+    status: Annotated[
+        str | None, typer.Option(help="Only awaiting, done, failed or withdrawn ones.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    db: DbOption = None,
+) -> None:
+    """What the adapter asked of the instance, and whether it was done; one line each."""
+    from arbiter.adapters.mastodon import platform_actions_of
+
+    with open_store(db) as store:
+        found = platform_actions_of(store, status, limit)
+    for a in found:
+        line = (
+            f"{a['updated_at']} {a['status']} {a['kind']} {a['remote_id'] or '-'} for decision "
+            f"{a['decision_id']} ({a['action']}, post {a['post_id']})"
+        )
+        if a["detail"].get("error"):
+            line += f": {a['detail']['error']}"
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    if not found:
+        out.print("no actions", highlight=False)
