@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, select, update
 
 from arbiter.model import Decision
+from arbiter.outbound import webhooks
 from arbiter.policy.enforcement import Enforcement
 from arbiter.store.audit import Event, append, lock_head
 from arbiter.store.database import one_of
@@ -79,6 +80,7 @@ def write_decisions(
     events.extend(_supersede(connection, written, enforcement, at, reversals))
     events.extend(_add_strikes(connection, written, enforcement, at, author_of or {}))
     append(connection, events, at)
+    webhooks.enqueue_decisions(connection, written, at)  # same transaction: never lost
     refresh_post_states(
         connection, {w.row["post_id"] for w in written if w.row["subject"] == "post"}
     )
