@@ -15,7 +15,6 @@ from sqlalchemy import select
 from arbiter.cli.common import DbOption, err, open_store, out
 from arbiter.cli.main import _policy_or_exit, app
 from arbiter.service import keys
-from arbiter.service.app import CONFIG_VARIABLE, write_openapi
 from arbiter.store import StoreError
 from arbiter.store.database import reading
 from arbiter.store.schema import activations
@@ -54,6 +53,8 @@ def serve(
 ) -> None:
     """Run the HTTP API (uvicorn). Keys: `arbiter keys create --owner NAME --role ROLE`."""
     import uvicorn
+
+    from arbiter.service.app import CONFIG_VARIABLE
 
     live: tuple[str, int] | None = None
     with open_store(db) as store:
@@ -167,5 +168,7 @@ def openapi(
     ),
 ) -> None:
     """Write the HTTP API's OpenAPI document (the repository keeps it as openapi.json)."""
+    from arbiter.service.app import write_openapi
+
     write_openapi(output)
     err.print(f"wrote {output}", highlight=False)

@@ -28,13 +28,15 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arbiter.engine import Engine
+from arbiter.service import keys
 from arbiter.service.auth import Authenticator, route_requirement
-from arbiter.service.deciding import Batches
+from arbiter.service.deciding import Decider
 from arbiter.service.limits import BodyLimit, Rate, RateLimiter
 from arbiter.service.live import LivePolicy
 from arbiter.service.metrics import Metrics, MetricsMiddleware
 from arbiter.service.routes import ROUTERS
 from arbiter.service.routes.common import ApiError, Service, Settings
+from arbiter.service.routes.schemas import COUNTRY, NOT_BLANK
 from arbiter.store import Store
 
 CONFIG_VARIABLE = "ARBITER_SERVE_CONFIG"  # how `arbiter serve` hands its options to workers
@@ -103,12 +105,10 @@ def create_app(
     one, the store's single live policy is used, or the first one uploaded)."""
     settings = settings or Settings()
     live = LivePolicy(store, engine, settings.policy_refresh_seconds)
-    metrics_holder: list[Batches] = []
-    metrics = Metrics(
-        store, extra=lambda: {"batch_posts_pending": float(metrics_holder[0].pending)}
-    )
-    batches = Batches(store, settings.max_pending_batch_posts, metrics.decided)
-    metrics_holder.append(batches)
+    deciders: list[Decider] = []
+    metrics = Metrics(store, extra=lambda: {"batch_posts_pending": float(deciders[0].pending)})
+    decider = Decider(store, metrics.decided, settings.max_pending_batch_posts)
+    deciders.append(decider)
     authenticator = Authenticator(
         store.engine, RateLimiter(settings.rate), settings.key_cache_seconds
     )
@@ -116,7 +116,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        batches.close()
+        decider.close()
         if owns_store:
             store.close()
 
@@ -127,7 +127,7 @@ def create_app(
         openapi_tags=TAGS,
         lifespan=lifespan,
     )
-    app.state.service = Service(store, live, batches, authenticator, metrics, settings)
+    app.state.service = Service(store, live, decider, authenticator, metrics, settings)
     app.state.authenticator = authenticator
     for router in (*ROUTERS, *routers):
         app.include_router(router)
@@ -177,6 +177,11 @@ def _printable(text: str) -> str:
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
+PATTERN_WORDS = {
+    NOT_BLANK: "must not be blank",
+    keys.OWNER: "must be printable characters, not all blank",
+    COUNTRY: "must be a two-letter country code (ISO 3166-1), e.g. DE",
+}
 _TYPE_TAGS = frozenset(
     {"str", "int", "float", "bool", "none", "list", "dict", "constrained-str", "constrained-int"}
 )
@@ -199,6 +204,9 @@ def _message(error: dict[str, Any]) -> str:
         return f"not valid JSON: {context.get('error', 'cannot be decoded')}"
     if kind == "missing":
         return "is required"
+    if kind == "string_pattern_mismatch":
+        pattern = str(context.get("pattern", ""))
+        return PATTERN_WORDS.get(pattern, f"must match the pattern {pattern}")
     if kind in ("model_attributes_type", "dict_type") and tuple(error.get("loc", ())) == ("body",):
         return "must be a JSON object (sent as Content-Type: application/json)"
     message = str(error.get("msg", "is not valid"))

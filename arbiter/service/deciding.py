@@ -1,5 +1,13 @@
 """Deciding posts for the API: evaluate, record under the live policy (and the shadow one),
-read back what the store holds; and the background worker behind `POST /v1/posts:batch`.
+read back what the store holds; one writer thread does it for every request of a process.
+
+Requests do not write on their own threads: they hand their posts to the `Decider`'s
+writer thread and wait. It takes everything waiting (single posts first, then at most
+a slice of a batch), decides it with one `evaluate_many` and records it with one
+`Store.record` — a group commit: under load many requests share one transaction,
+and no two threads of the process queue on the database's write lock (SQLite's
+busy handler sleeps, in steps of up to 100 ms, when they do). Other writes of the
+service (reviews, appeals, policies, keys) take the same `writing` lock.
 
 Recording is idempotent: the store keys each automated decision by (mode, policy version,
 post id, content), so the same post sent twice gets the same stored decision. Who sent a
@@ -17,7 +25,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -32,12 +41,21 @@ from arbiter.store.records import StoredDecision, content_hash, dedupe_key, stor
 from arbiter.store.schema import audit_log, decisions
 
 log = logging.getLogger("arbiter.service")
-CHUNK = 100  # posts per transaction in the batch worker
+MAX_GROUP = 200  # posts in one group commit
+BULK_SLICE = 50  # posts of a batch taken at once, so single posts never wait long behind one
 KEEP_JOBS = 1000  # batches remembered in memory (their failures; progress is in the store)
 
 
 class NoPolicy(RuntimeError):
     """The service has no live policy yet (upload one with PUT /v1/policies)."""
+
+
+class BusyError(RuntimeError):
+    """The batch queue is full; `retry_after` says when to try again."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,63 +87,76 @@ def stored_by_key(store: Store, keys: Sequence[str]) -> dict[str, StoredDecision
 
 
 def decide(
-    store: Store,
-    engines: Engines,
-    posts: Sequence[Post],
-    on_decided: Callable[[StoredDecision], None] | None = None,
+    store: Store, engines: Engines, posts: Sequence[Post], actors: Sequence[str | None] = ()
 ) -> list[Outcome]:
-    """Evaluate `posts`, record them (live, then shadow), return the stored live decisions."""
+    """Evaluate `posts`, record them (live, then shadow), log who submitted the new ones
+    (`actors[i]` for post i; None logs nothing), return the stored live decisions."""
     live = engines.live
     if live is None:
         raise NoPolicy("no live policy: upload one with PUT /v1/policies")
     fresh = live.evaluate_many(posts)
     keys = [key_of(live, post) for post in posts]
     before = stored_by_key(store, keys)
-    missing = [(p, d) for p, d, k in zip(posts, fresh, keys, strict=True) if k not in before]
+    missing: list[tuple[Post, Decision]] = []
+    seen: set[str] = set()
+    for post, decision, key in zip(posts, fresh, keys, strict=True):
+        if key not in before and key not in seen:
+            seen.add(key)
+            missing.append((post, decision))
     if missing:
         store.record(live.policy, missing)
-    if engines.shadow is not None and missing:
-        shadow = engines.shadow
-        unseen = [post for post, _ in missing]
-        store.record(
-            shadow.policy, list(zip(unseen, shadow.evaluate_many(unseen), strict=True)), "shadow"
-        )
-    after = stored_by_key(store, [k for k in keys if k not in before]) if missing else {}
-    outcomes = []
-    for key, decision in zip(keys, fresh, strict=True):
-        created = key not in before
-        stored = before[key] if not created else after[key]
-        if created and on_decided is not None:
-            on_decided(stored)
+        if engines.shadow is not None:
+            shadow = engines.shadow
+            unseen = [post for post, _ in missing]
+            pairs = list(zip(unseen, shadow.evaluate_many(unseen), strict=True))
+            store.record(shadow.policy, pairs, "shadow")
+    after = stored_by_key(store, list(seen)) if seen else {}
+    outcomes, events = [], []
+    for index, (key, decision) in enumerate(zip(keys, fresh, strict=True)):
+        created = key in seen
+        seen.discard(key)  # a post repeated in the group is created once
+        stored = before[key] if key in before else after[key]
         outcomes.append(Outcome(stored, created, decision))
-        before.setdefault(key, stored)  # a post repeated in the batch is created once
-    return outcomes
-
-
-def log_submission(store: Store, actor: str, outcomes: Sequence[Outcome]) -> None:
-    """One audit entry per newly decided post, naming who submitted it."""
-    events = [
-        audit.Event(
-            "submission",
-            actor,
-            f"post:{o.stored.decision.post_id}",
-            {"decision": o.stored.puid, "content_hash": o.stored.content_hash, "via": "api"},
-        )
-        for o in outcomes
-        if o.created
-    ]
+        actor = actors[index] if index < len(actors) else None
+        if created and actor is not None:
+            events.append(_submission(actor, stored))
     if events:
         with store.engine.begin() as connection:
             audit.append(connection, events, store.clock())
+    return outcomes
 
 
-def log_event(store: Store, kind: str, actor: str, subject: str, payload: dict[str, Any]) -> None:
-    """One audit entry of the service's own (who relayed an appeal, who submitted what)."""
-    with store.engine.begin() as connection:
-        audit.append(connection, [audit.Event(kind, actor, subject, payload)], store.clock())
+def _submission(actor: str, stored: StoredDecision) -> audit.Event:
+    return audit.Event(
+        "submission",
+        actor,
+        f"post:{stored.decision.post_id}",
+        {"decision": stored.puid, "content_hash": stored.content_hash, "via": "api"},
+    )
 
 
-# -- batches ------------------------------------------------------------------------------
+def log_event(
+    store: Store,
+    kind: str,
+    actor: str,
+    subject: str,
+    payload: dict[str, Any],
+    lock: threading.Lock | threading.RLock | None = None,
+) -> list[audit.Entry]:
+    """One audit entry of the service's own (who relayed an appeal, who submitted a batch)."""
+    with lock or threading.Lock(), store.engine.begin() as connection:
+        return audit.append(connection, [audit.Event(kind, actor, subject, payload)], store.clock())
+
+
+# -- the writer thread ----------------------------------------------------------------------
+
+
+@dataclass
+class _Single:
+    post: Post
+    engines: Engines
+    actor: str
+    future: Future[Outcome] = field(default_factory=Future)
 
 
 @dataclass
@@ -156,28 +187,22 @@ class BatchStatus:
     items: list[tuple[str, StoredDecision | None]]  # (post id, its decision once decided)
 
 
-class BusyError(RuntimeError):
-    """The batch queue is full; `retry_after` says when to try again."""
-
-    def __init__(self, message: str, retry_after: float):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class Batches:
-    """Accepts batches (logged at once) and decides them on one background thread."""
+class Decider:
+    """The process's one writer of decisions: group commits, single posts before batches."""
 
     def __init__(
         self,
         store: Store,
-        max_pending: int = 100_000,
         on_decided: Callable[[StoredDecision], None] | None = None,
+        max_pending: int = 100_000,
     ):
         self.store = store
-        self.max_pending = max_pending
         self.on_decided = on_decided
+        self.max_pending = max_pending
+        self.writing = threading.RLock()  # every write of the service's requests takes it
+        self._singles: deque[_Single] = deque()
         self._jobs: dict[str, Job] = {}
-        self._queue: deque[Job] = deque()
+        self._bulk: deque[Job] = deque()
         self._pending = 0
         self._wake = threading.Condition()
         self._closed = False
@@ -185,9 +210,27 @@ class Batches:
 
     @property
     def pending(self) -> int:
+        """Posts of batches waiting to be decided."""
         return self._pending
 
-    def submit(self, posts: list[Post], engines: Engines, actor: str) -> Job:
+    # -- single posts --
+
+    def submit(self, post: Post, engines: Engines, actor: str) -> Future[Outcome]:
+        """Decide and record `post`; the future holds its outcome."""
+        if engines.live is None:
+            raise NoPolicy("no live policy: upload one with PUT /v1/policies")
+        item = _Single(post, engines, actor)
+        with self._wake:
+            if self._closed:
+                raise RuntimeError("the service is stopping")
+            self._singles.append(item)
+            self._start()
+            self._wake.notify()
+        return item.future
+
+    # -- batches --
+
+    def submit_batch(self, posts: list[Post], engines: Engines, actor: str) -> Job:
         """Log the batch in the audit trail and queue it; returns at once."""
         live = engines.live
         if live is None:
@@ -197,78 +240,27 @@ class Batches:
                 f"{self._pending:,} posts are waiting to be decided; try again shortly", 5.0
             )
         token = secrets.token_hex(8)
-        at = self.store.clock()
         payload: dict[str, Any] = {
             "policy": live.policy.id,
             "version": live.policy.version,
             "posts": [[post.id, content_hash(post)] for post in posts],
         }
-        with self.store.engine.begin() as connection:
-            (entry,) = audit.append(
-                connection, [audit.Event("batch", actor, f"batch:{token}", payload)], at
-            )
-        job = Job(f"{entry.seq}-{token}", posts, engines, actor, at)
+        (entry,) = log_event(self.store, "batch", actor, f"batch:{token}", payload, self.writing)
+        job = Job(f"{entry.seq}-{token}", posts, engines, actor, entry.at)
         with self._wake:
-            if len(self._jobs) >= KEEP_JOBS:  # finished jobs' progress is in the store anyway
+            if len(self._jobs) >= KEEP_JOBS:
                 for old in [j for j in self._jobs.values() if j.state in ("done", "failed")]:
                     del self._jobs[old.id]
             self._jobs[job.id] = job
-            self._queue.append(job)
+            self._bulk.append(job)
             self._pending += len(posts)
             self._start()
             self._wake.notify()
         return job
 
-    def _start(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name="arbiter-batches", daemon=True)
-            self._thread.start()
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Stop after the chunk in progress; queued posts are left undecided (resubmit them)."""
-        with self._wake:
-            self._closed = True
-            self._wake.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while not self._queue and not self._closed:
-                    self._wake.wait()
-                if self._closed:
-                    return
-                job = self._queue.popleft()
-            self._work(job)
-
-    def _work(self, job: Job) -> None:
-        job.state = "running"
-        for start in range(0, len(job.posts), CHUNK):
-            chunk = job.posts[start : start + CHUNK]
-            for attempt in range(3):
-                if self._closed:
-                    job.state, job.error = "failed", "the service stopped before it finished"
-                    return
-                try:
-                    decide(self.store, job.engines, chunk, self.on_decided)
-                    break
-                except Exception as error:
-                    log.exception("batch %s: chunk at %d failed", job.id, start)
-                    if attempt == 2:
-                        job.state, job.error = "failed", f"{type(error).__name__}: {error}"
-                        with self._wake:
-                            self._pending -= len(job.posts) - start
-                        return
-                    time.sleep(0.5 * (attempt + 1))
-            job.decided += len(chunk)
-            with self._wake:
-                self._pending -= len(chunk)
-        job.state = "done"
-        job.posts = []  # the outcomes are all a status needs now
-
     def status(self, batch_id: str) -> BatchStatus | None:
-        """A batch's progress: from this process when it runs here, else from the store."""
+        """A batch's progress: its state from this process when it runs here, its decisions
+        from the store (so any worker process can answer, also after a restart)."""
         seq_text, _, token = batch_id.partition("-")
         if not (seq_text.isascii() and seq_text.isdigit()) or len(seq_text) > 9 or not token:
             return None
@@ -289,19 +281,99 @@ class Batches:
         if job is not None:
             state, error = job.state, job.error
             if state == "done" and count < len(items):
-                state = "running"  # cannot happen; never report done with decisions missing
+                state = "running"  # never report done with decisions missing
         else:
             # Accepted by another worker process (or before a restart): the store says how far.
             state, error = ("done" if count == len(items) else "pending"), ""
         return BatchStatus(
-            batch_id,
-            state,
-            len(items),
-            count,
-            row.actor,
-            row.at,
-            policy_id,
-            version,
-            error,
+            batch_id, state, len(items), count, row.actor, row.at, policy_id, version, error,
             decided,
-        )
+        )  # fmt: skip
+
+    # -- the thread --
+
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="arbiter-decider", daemon=True)
+            self._thread.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Finish the single posts waiting, stop batches after the slice in progress."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._singles and not self._bulk and not self._closed:
+                    self._wake.wait()
+                singles = [
+                    self._singles.popleft() for _ in range(min(len(self._singles), MAX_GROUP))
+                ]
+                job = self._bulk[0] if (not singles and self._bulk) else None
+                if not singles and (self._closed or job is None):
+                    for waiting in self._bulk:
+                        waiting.state = "failed"
+                        waiting.error = "the service stopped before it finished; submit again"
+                    return
+            if singles:
+                self._singles_group(singles)
+            elif job is not None:
+                self._bulk_slice(job)
+
+    def _singles_group(self, items: list[_Single]) -> None:
+        by_engines: dict[int, list[_Single]] = {}
+        for item in items:
+            by_engines.setdefault(id(item.engines), []).append(item)
+        for group in by_engines.values():
+            try:
+                with self.writing:
+                    outcomes = decide(
+                        self.store,
+                        group[0].engines,
+                        [i.post for i in group],
+                        [i.actor for i in group],
+                    )
+            except BaseException as error:
+                for item in group:
+                    item.future.set_exception(error)
+                if not isinstance(error, Exception):
+                    raise
+                continue
+            for item, outcome in zip(group, outcomes, strict=True):
+                self._decided(outcome)
+                item.future.set_result(outcome)
+
+    def _bulk_slice(self, job: Job) -> None:
+        job.state = "running"
+        chunk = job.posts[job.decided : job.decided + BULK_SLICE]
+        for attempt in range(3):
+            try:
+                with self.writing:
+                    outcomes = decide(self.store, job.engines, chunk)
+                break
+            except Exception as error:
+                log.exception("batch %s: posts from %d failed", job.id, job.decided)
+                if attempt == 2:
+                    with self._wake:
+                        job.state, job.error = "failed", f"{type(error).__name__}: {error}"
+                        self._pending -= len(job.posts) - job.decided
+                        self._bulk.popleft()
+                    return
+                time.sleep(0.5 * (attempt + 1))
+        for outcome in outcomes:
+            self._decided(outcome)
+        with self._wake:
+            job.decided += len(chunk)
+            self._pending -= len(chunk)
+            if job.decided >= len(job.posts):
+                job.state = "done"
+                job.posts = []  # the store has the rest
+                self._bulk.popleft()
+
+    def _decided(self, outcome: Outcome) -> None:
+        if outcome.created and self.on_decided is not None:
+            self.on_decided(outcome.stored)

@@ -101,7 +101,13 @@ class LivePolicy:
             return engine
         return Engine(self.store.policy(self._policy_id, version), clock=self.store.clock)
 
-    def activate(self, policy: Policy, mode: str, actor: str) -> Engine:
+    def activate(
+        self,
+        policy: Policy,
+        mode: str,
+        actor: str,
+        writing: threading.Lock | threading.RLock | None = None,
+    ) -> Engine:
         """Store and activate `policy` in `mode`, and decide with it from now on."""
         if self._policy_id is not None and policy.id != self._policy_id:
             raise PolicyConflict(
@@ -109,7 +115,7 @@ class LivePolicy:
                 f"('{policy.id}') needs its own service (arbiter serve --policy)"
             )
         engine = Engine(policy, clock=self.store.clock)  # compile before anything is stored
-        with self._building:
+        with self._building, writing or threading.Lock():
             self.store.activate(policy, mode, actor=actor)
             self._policy_id = policy.id
             current = self._engines

@@ -136,7 +136,9 @@ async def upload_policy(
     except PolicyError as error:
         raise _invalid_policy(error.problems) from None
     try:
-        await run_in_threadpool(svc.live.activate, policy, mode, actor(who.role, who.owner))
+        await run_in_threadpool(
+            svc.live.activate, policy, mode, actor(who.role, who.owner), svc.decider.writing
+        )
     except (PolicyConflict, StoreError) as error:
         raise conflict(str(error)) from None
     return PolicyUploadOut(
@@ -238,7 +240,8 @@ def record_order(body: AuthorityIn, who: Admin, svc: Svc) -> AuthorityOut:
         recorded_by=who.owner,
     )
     try:
-        request_id, written = svc.store.record_authority_request(request, list(body.posts))
+        with svc.decider.writing:
+            request_id, written = svc.store.record_authority_request(request, list(body.posts))
     except AuthorityError as error:
         if "has not seen" in str(error):
             raise not_found(str(error)) from None
@@ -275,9 +278,10 @@ def orders(
 )
 def create_key(body: KeyIn, who: Admin, svc: Svc) -> KeyCreatedOut:
     try:
-        created, key = keys.create_key(
-            svc.store.engine, body.owner, body.role, actor(who.role, who.owner), svc.store.clock
-        )
+        with svc.decider.writing:
+            created, key = keys.create_key(
+                svc.store.engine, body.owner, body.role, actor(who.role, who.owner), svc.store.clock
+            )
     except keys.KeyRefused as error:
         raise ApiError(422, "invalid_request", str(error)) from None
     return KeyCreatedOut(key=key, **created.as_dict())
@@ -303,9 +307,10 @@ def revoke_key(
     prefix: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")], who: Admin, svc: Svc
 ) -> KeyOut:
     try:
-        revoked = keys.revoke_key(
-            svc.store.engine, prefix, actor(who.role, who.owner), svc.store.clock
-        )
+        with svc.decider.writing:
+            revoked = keys.revoke_key(
+                svc.store.engine, prefix, actor(who.role, who.owner), svc.store.clock
+            )
     except keys.KeyRefused as error:
         raise refused(error) from None
     svc.authenticator.forget(prefix)

@@ -9,7 +9,7 @@ from fastapi import HTTPException, Request
 
 from arbiter.model import Decision
 from arbiter.service.auth import Authenticator
-from arbiter.service.deciding import Batches
+from arbiter.service.deciding import Decider
 from arbiter.service.limits import Rate
 from arbiter.service.live import LivePolicy
 from arbiter.service.metrics import Metrics
@@ -38,7 +38,7 @@ class Service:
 
     store: Store
     live: LivePolicy
-    batches: Batches
+    decider: Decider
     authenticator: Authenticator
     metrics: Metrics
     settings: Settings

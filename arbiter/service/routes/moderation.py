@@ -103,9 +103,10 @@ def decide_review(
     """The moderator's outcome: the same action confirms the decision; another one is a new
     (human) decision that supersedes it. The key's owner is recorded as the moderator."""
     try:
-        new = svc.store.decide_review(
-            review_id, who.owner, body.action, body.reason, tuple(body.territorial_scope)
-        )
+        with svc.decider.writing:
+            new = svc.store.decide_review(
+                review_id, who.owner, body.action, body.reason, tuple(body.territorial_scope)
+            )
     except (ModerationError, StoreError) as error:
         raise refused(error) from None
     if new is not None:
@@ -135,7 +136,8 @@ def file_appeal(
     moderator who had no part in the decision."""
     decision = find_decision(svc.store, ref)
     try:
-        appeal_id = svc.store.file_appeal(decision.id, body.filed_by, body.statement)
+        with svc.decider.writing:
+            appeal_id = svc.store.file_appeal(decision.id, body.filed_by, body.statement)
     except (ModerationError, StoreError) as error:
         raise refused(error) from None
     # The store logs the appeal as the author's; this entry says which key relayed it.
@@ -145,6 +147,7 @@ def file_appeal(
         actor(who.role, who.owner),
         f"decision:{decision.puid}",
         {"appeal": appeal_id, "filed_by": body.filed_by},
+        svc.decider.writing,
     )
     return AppealFiledOut(appeal_id=appeal_id, decision_id=decision.id)
 
@@ -161,7 +164,10 @@ def decide_appeal(
     """Overturning restores the post and withdraws its strike. A moderator who took part in
     the decision may not decide its appeal (409)."""
     try:
-        new = svc.store.decide_appeal(appeal_id, who.owner, body.outcome, body.reason, body.action)
+        with svc.decider.writing:
+            new = svc.store.decide_appeal(
+                appeal_id, who.owner, body.outcome, body.reason, body.action
+            )
     except (ModerationError, StoreError) as error:
         raise refused(error) from None
     if new is not None:

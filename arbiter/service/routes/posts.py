@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from arbiter.model import Post, PostError
 from arbiter.report.statements import notice_for, statement_for
 from arbiter.service.auth import Principal, require
-from arbiter.service.deciding import BusyError, NoPolicy, decide, log_submission
+from arbiter.service.deciding import BusyError, NoPolicy
 from arbiter.service.limits import retry_after
 from arbiter.service.routes.common import (
     AUTH,
@@ -70,15 +71,17 @@ def _no_policy(error: NoPolicy) -> HTTPException:
         **responses(*AUTH, 413, 422),
     },
 )
-def evaluate(body: PostIn, response: Response, who: Ingest, svc: Svc) -> DecisionOut:
+async def evaluate(body: PostIn, response: Response, who: Ingest, svc: Svc) -> DecisionOut:
     """Decide the post under the live policy and record it; the same post (same id and
     content) sent again gets the same stored decision back, with 200 instead of 201."""
     post = _post(body)
     try:
-        (outcome,) = decide(svc.store, svc.live.current(), [post], svc.metrics.decided)
+        future = svc.decider.submit(post, svc.live.current(), actor(who.role, who.owner))
     except NoPolicy as error:
         raise _no_policy(error) from None
-    log_submission(svc.store, actor(who.role, who.owner), [outcome])
+    except RuntimeError as error:
+        raise HTTPException(503, str(error)) from None
+    outcome = await asyncio.wrap_future(future)
     response.status_code = 201 if outcome.created else 200
     return decision_out(outcome.stored, outcome.fresh)
 
@@ -95,7 +98,7 @@ def submit_batch(body: BatchIn, who: Ingest, svc: Svc) -> BatchAccepted:
     worker decides and records the posts. Follow progress at `status_url`."""
     posts = [_post(item) for item in body.posts]
     try:
-        job = svc.batches.submit(posts, svc.live.current(), actor(who.role, who.owner))
+        job = svc.decider.submit_batch(posts, svc.live.current(), actor(who.role, who.owner))
     except NoPolicy as error:
         raise _no_policy(error) from None
     except BusyError as error:
@@ -118,7 +121,7 @@ def batch_status(
     who: Ingest,
     svc: Svc,
 ) -> BatchOut:
-    status = svc.batches.status(batch_id)
+    status = svc.decider.status(batch_id)
     if status is None:
         raise not_found(f"no batch {batch_id}")
     return BatchOut(

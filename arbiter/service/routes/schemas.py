@@ -44,11 +44,16 @@ class _Storable:
         self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         schema = handler(core_schema)
-        schema["pattern"] = NO_NUL
+        if "pattern" in schema:  # JSON Schema has one pattern per object: add ours beside it
+            schema["allOf"] = [*schema.get("allOf", []), {"pattern": NO_NUL}]
+        else:
+            schema["pattern"] = NO_NUL
         return schema
 
 
 NO_NUL = "^[^\\u0000]*$"
+# Some character that is neither blank nor a control character: what `str.strip()` leaves.
+NOT_BLANK = "[^\\s\\u0000-\\u001f\\u007f-\\u009f]"
 STORABLE = (AfterValidator(storable), _Storable())
 Text = Annotated[str, *STORABLE]
 Str8 = Annotated[str, StringConstraints(max_length=8), *STORABLE]
@@ -60,10 +65,15 @@ Str1000 = Annotated[str, StringConstraints(max_length=1000), *STORABLE]
 Str2048 = Annotated[str, StringConstraints(max_length=2048), *STORABLE]
 Str10k = Annotated[str, StringConstraints(max_length=10_000), *STORABLE]
 Name200 = Annotated[str, StringConstraints(min_length=1, max_length=200), *STORABLE]
-Name1000 = Annotated[str, StringConstraints(min_length=1, max_length=1000), *STORABLE]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=10_000), *STORABLE]
+Name1000 = Annotated[
+    str, StringConstraints(min_length=1, max_length=1000, pattern=NOT_BLANK), *STORABLE
+]
+Reason = Annotated[
+    str, StringConstraints(min_length=1, max_length=10_000, pattern=NOT_BLANK), *STORABLE
+]
 PostId = Name200
-Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+COUNTRY = r"^[A-Z]{2}$"
+Country = Annotated[str, StringConstraints(pattern=COUNTRY)]
 Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 HumanAction = Literal["remove", "restrict", "label", "allow"]
 
@@ -352,16 +362,31 @@ def _iso_date(value: Any) -> Any:
     return value
 
 
-class AuthorityIn(BaseModel):
-    authority: Name1000
-    legal_basis: Name1000
+class _Order(BaseModel):
+    authority: Name1000 = Field(description="Who ordered it: a ministry, a court, an agency.")
+    legal_basis: Name1000 = Field(description="The law the order invokes.")
     reference: Str1000 = ""
     issued_on: Annotated[
         date, BeforeValidator(_iso_date), Field(description="The order's date, YYYY-MM-DD.")
     ]
-    action: Literal["remove", "restrict"] = "remove"
-    territorial_scope: Annotated[list[Country], Field(max_length=300)] = []
     posts: Annotated[list[PostId], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class RemovalOrderIn(_Order):
+    """An order to remove content (everywhere, or where `territorial_scope` says)."""
+
+    action: Literal["remove"]
+    territorial_scope: Annotated[list[Country], Field(max_length=300)] = []
+
+
+class RestrictionOrderIn(_Order):
+    """An order to withhold content in some countries: `territorial_scope` is required."""
+
+    action: Literal["restrict"]
+    territorial_scope: Annotated[list[Country], Field(min_length=1, max_length=300)]
+
+
+AuthorityIn = Annotated[RemovalOrderIn | RestrictionOrderIn, Field(discriminator="action")]
 
 
 class AuthorityOut(BaseModel):
