@@ -7,6 +7,10 @@ found consistently across the video, and hashes each kept frame with PDQ. With
 `seconds_per_hash=0` and `crop_bars=False` it reproduces the `vpdq` package's
 hashes (same decoder, same RGB conversion; see tests/media/test_pdq_conformance.py).
 
+Frames are hashed as players show them: a rotation in the stream's display matrix
+(phone videos) is applied, as EXIF orientation is for photos. The vPDQ samples have
+none.
+
 Black bars: a letterboxed or pillarboxed copy otherwise matches none of the
 original's frames. Before hashing, up to nine frames spread over the video (by
 seeking) are examined; rows and columns at the edges that are black (luma at most
@@ -251,6 +255,9 @@ def _hash_frame(frame: Any, box: tuple[int, int, int, int] | None) -> tuple[str,
     if box is not None:
         left, top, right, bottom = box
         rgb = rgb[top:bottom, left:right]
+    quarter_turns = round((frame.rotation or 0) / 90) % 4
+    if quarter_turns:
+        rgb = np.rot90(rgb, quarter_turns)  # as players show it (counter-clockwise)
     bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
     return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex(), int(quality)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -230,6 +231,30 @@ def test_sampling_by_time(clips: dict[str, Path]) -> None:
     assert all(f.quality >= 50 for f in second.frames)  # panned photo frames are not flat
     by_index = {f.index: f for f in every.frames}
     assert all(by_index[f.index].hex == f.hex for f in second.frames)
+
+
+def test_rotation_metadata_is_applied(clips: dict[str, Path], tmp_path: Path) -> None:
+    """A phone video stored sideways with a display rotation hashes like a copy whose frames
+    were turned for real (what re-encoding platforms post)."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        pytest.skip("the ffmpeg command writes the display matrix; not installed")
+    tagged = tmp_path / "tagged.mp4"
+    source = str(clips["reference"])
+    command = [ffmpeg, "-v", "error", "-y", "-i", source, "-c", "copy", "-metadata:s:v:0"]
+    subprocess.run([*command, "rotate=90", str(tagged)], check=True, timeout=60)
+    with av.open(str(tagged)) as container:
+        assert next(container.decode(video=0)).rotation == 90
+    turned = transcode(
+        clips["reference"],
+        tmp_path / "turned.mp4",
+        (360, 640),
+        lambda im: im.rotate(90, expand=True),
+    )
+    shares = match_video(hash_video(tagged, LIMITS), hash_video(turned, LIMITS))
+    assert shares == (1.0, 1.0)
+    unturned = match_video(hash_video(clips["reference"], LIMITS), hash_video(turned, LIMITS))
+    assert unturned == (0.0, 0.0)
 
 
 # --- broken and overlong -----------------------------------------------------------------
