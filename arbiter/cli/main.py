@@ -278,6 +278,35 @@ def bench_store(
     )
 
 
+@bench_app.command("serve")
+def bench_serve(
+    rate: Annotated[float, typer.Option(help="Requests per second in the fixed-rate run.")] = 200.0,
+    seconds: Annotated[float, typer.Option(help="Length of the fixed-rate run.")] = 30.0,
+    saturation_seconds: Annotated[
+        float, typer.Option(help="Length of the saturation run (closed loop).")
+    ] = 20.0,
+    concurrency: Annotated[int, typer.Option(help="Clients in the saturation run.")] = 32,
+    workers: Annotated[int, typer.Option(help="arbiter serve's worker processes.")] = 1,
+    db: Annotated[
+        str | None,
+        typer.Option(help="Database for the server (default: a fresh SQLite file); a URL."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the posts.")] = 7,
+) -> None:
+    """The HTTP API under load (POST /v1/posts:evaluate): latency at a fixed rate, requests/s
+    at saturation, beside the engine's in-process rate."""
+    _bench_module("serve").run(
+        rate=rate,
+        seconds=seconds,
+        saturation_seconds=saturation_seconds,
+        concurrency=concurrency,
+        workers=workers,
+        db=db,
+        seed=seed,
+        console=out,
+    )
+
+
 def _bench_module(name: str) -> Any:
     """Load bench/NAME.py from the source tree: benchmarks ship with the source, not the wheel."""
     path = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
