@@ -117,6 +117,10 @@ def hash_video(
                         "too_long",
                         f"video runs past {limits.max_video_seconds:g} s, the limit",
                     )
+                if frame.width * frame.height > limits.max_pixels:
+                    raise MediaError(
+                        "bomb", f"a frame of {frame.width}x{frame.height} is over the pixel limit"
+                    )
                 last_time = seconds
                 if seconds_per_hash > 0:
                     if seconds + 1e-6 < next_slot:
