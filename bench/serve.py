@@ -76,6 +76,22 @@ def make_posts(count: int, seed: int, tag: str) -> list[dict[str, Any]]:
     return posts
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children (uvicorn's workers), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    total = sum(int(value) for value in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        total += sum(cpu_seconds(int(child)) for child in children)
+    return total
+
+
 def percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
@@ -94,8 +110,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(db: str, workers: int) -> Iterator[str]:
-    """`arbiter serve` in a subprocess on a free loopback port; its base URL."""
+def server(db: str, workers: int) -> Iterator[tuple[str, int]]:
+    """`arbiter serve` in a subprocess on a free loopback port; its base URL and pid."""
     port = _free_port()
     command = [
         sys.executable, "-m", "arbiter", "serve", "--db", db, "--policy", str(EXAMPLE_POLICY),
@@ -117,7 +133,7 @@ def server(db: str, workers: int) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("arbiter serve did not become ready")
             time.sleep(0.1)
-        yield url
+        yield url, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -130,19 +146,17 @@ def server(db: str, workers: int) -> Iterator[str]:
 # -- load ---------------------------------------------------------------------------------
 
 
-async def _fixed_rate(
-    client: httpx.AsyncClient, posts: list[dict[str, Any]], rate: float
-) -> dict[str, Any]:
+async def _fixed_rate(client: httpx.AsyncClient, posts: list[bytes], rate: float) -> dict[str, Any]:
     """Send `posts` on a timetable of `rate` per second; latency from when each was due."""
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
     lags: list[float] = []
     statuses: Counter[str] = Counter()
 
-    async def one(post: dict[str, Any], due: float) -> None:
+    async def one(post: bytes, due: float) -> None:
         lags.append(loop.time() - due)
         try:
-            response = await client.post("/v1/posts:evaluate", json=post)
+            response = await client.post("/v1/posts:evaluate", content=post)
             statuses[str(response.status_code)] += 1
         except httpx.HTTPError as error:
             statuses[type(error).__name__] += 1
@@ -163,7 +177,7 @@ async def _fixed_rate(
 
 
 async def _saturation(
-    client: httpx.AsyncClient, posts: list[dict[str, Any]], concurrency: int, seconds: float
+    client: httpx.AsyncClient, posts: list[bytes], concurrency: int, seconds: float
 ) -> dict[str, Any]:
     """`concurrency` clients sending back to back for `seconds`."""
     loop = asyncio.get_running_loop()
@@ -178,7 +192,7 @@ async def _saturation(
                 return
             sent = loop.time()
             try:
-                response = await client.post("/v1/posts:evaluate", json=post)
+                response = await client.post("/v1/posts:evaluate", content=post)
                 statuses[str(response.status_code)] += 1
             except httpx.HTTPError as error:
                 statuses[type(error).__name__] += 1
@@ -214,20 +228,26 @@ def _summary(
 
 async def _load(
     url: str,
+    pid: int,
     key: str,
-    warmup: list[dict[str, Any]],
-    fixed: list[dict[str, Any]],
-    saturate: list[dict[str, Any]],
+    warmup: list[bytes],
+    fixed: list[bytes],
+    saturate: list[bytes],
     rate: float,
     concurrency: int,
     saturation_seconds: float,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     limits = httpx.Limits(max_connections=max(256, concurrency), max_keepalive_connections=256)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     async with httpx.AsyncClient(
-        base_url=url, headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=30
+        base_url=url, headers=headers, limits=limits, timeout=30
     ) as client:
         await _saturation(client, warmup, min(concurrency, 8), 60.0)
+        server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
         at_rate = await _fixed_rate(client, fixed, rate)
+        done = max(1, at_rate["ok"])
+        at_rate["server_cpu_ms"] = (cpu_seconds(pid) - server_cpu) * 1000 / done
+        at_rate["client_cpu_ms"] = (time.process_time() - client_cpu) * 1000 / done
         saturated = await _saturation(client, saturate, concurrency, saturation_seconds)
     return at_rate, saturated
 
@@ -293,10 +313,13 @@ def run(
             f"{concurrency} clients for {saturation_seconds:g} s; {workers} worker(s)",
             highlight=False,
         )
-        with server(url_db, workers) as url:
+        load_before = os.getloadavg()[0]
+        with server(url_db, workers) as (url, pid):
+            bodies = [[orjson.dumps(p) for p in part] for part in (warm, fixed, saturate)]
             at_rate, saturated = asyncio.run(
-                _load(url, key, warm, fixed, saturate, rate, concurrency, saturation_seconds)
+                _load(url, pid, key, *bodies, rate, concurrency, saturation_seconds)
             )
+        load_after = os.getloadavg()[0]
         sample = [Post.from_dict(p) for p in everything[:2000]]
         engine_rate = _engine_rate(engine, sample, min(3.0, max(0.5, seconds / 10)))
         endpoint_rate = _endpoint_rate(
@@ -318,6 +341,7 @@ def run(
             endpoint_rate / saturated["rps"] if saturated["rps"] else float("inf")
         ),
         "target_met": at_rate["p99_ms"] < TARGET_P99_MS and at_rate["ok"] == at_rate["sent"],
+        "load_average": (load_before, load_after),
     }
     _print(figures, console)
     if results is not None:
@@ -340,6 +364,8 @@ def _rows(f: dict[str, Any]) -> list[tuple[str, str, str, str]]:
          f"< {TARGET_P99_MS:g} ms", passed),
         (f"fixed {f['rate']:g}/s: max latency", f"{fixed['max_ms']:.1f} ms", "", ""),
         ("fixed: load generator's p99 send lag", f"{fixed['send_lag_p99_ms']:.1f} ms", "", ""),
+        ("fixed: server CPU per request", f"{fixed['server_cpu_ms']:.2f} ms", "", ""),
+        ("fixed: load generator CPU per request", f"{fixed['client_cpu_ms']:.2f} ms", "", ""),
         (f"saturation ({f['concurrency']} clients): requests/s", f"{sat['rps']:,.0f}", "", ""),
         ("saturation: p50 latency", f"{sat['p50_ms']:.1f} ms", "", ""),
         ("saturation: p99 latency", f"{sat['p99_ms']:.1f} ms", "", ""),
@@ -378,6 +404,8 @@ def _markdown(figures: dict[str, Any]) -> str:
         "",
         f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} CPU(s), Python "
         f"{platform.python_version()}; server and load generator on the same machine.",
+        f"Load average (1 min) before and after the HTTP runs: {figures['load_average'][0]:.1f}, "
+        f"{figures['load_average'][1]:.1f} (other work on the machine takes CPU from both sides).",
         "",
         "| figure | value | target | result |",
         "|---|--:|--:|---|",

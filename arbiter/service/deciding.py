@@ -96,7 +96,9 @@ def decide(
         raise NoPolicy("no live policy: upload one with PUT /v1/policies")
     fresh = live.evaluate_many(posts)
     keys = [key_of(live, post) for post in posts]
-    before = stored_by_key(store, keys)
+    single = len(set(keys)) == 1
+    # One post: the store's count says whether it was new. Several: ask which are known.
+    before = {} if single else stored_by_key(store, keys)
     missing: list[tuple[Post, Decision]] = []
     seen: set[str] = set()
     for post, decision, key in zip(posts, fresh, keys, strict=True):
@@ -104,12 +106,16 @@ def decide(
             seen.add(key)
             missing.append((post, decision))
     if missing:
-        store.record(live.policy, missing)
-        if engines.shadow is not None:
-            shadow = engines.shadow
-            unseen = [post for post, _ in missing]
-            pairs = list(zip(unseen, shadow.evaluate_many(unseen), strict=True))
-            store.record(shadow.policy, pairs, "shadow")
+        recorded = store.record(live.policy, missing)
+        if single and recorded.new == 0:  # decided before: not created by this call
+            before = stored_by_key(store, keys)
+            seen.clear()
+            missing = []
+    if missing and engines.shadow is not None:
+        shadow = engines.shadow
+        unseen = [post for post, _ in missing]
+        pairs = list(zip(unseen, shadow.evaluate_many(unseen), strict=True))
+        store.record(shadow.policy, pairs, "shadow")
     after = stored_by_key(store, list(seen)) if seen else {}
     outcomes, events = [], []
     for index, (key, decision) in enumerate(zip(keys, fresh, strict=True)):

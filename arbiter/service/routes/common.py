@@ -44,8 +44,8 @@ class Service:
     settings: Settings
 
 
-def service(request: Request) -> Service:
-    """The dependency that hands a route the service."""
+async def service(request: Request) -> Service:
+    """The dependency that hands a route the service (async: no trip to the threadpool)."""
     found: Service = request.app.state.service
     return found
 
@@ -110,12 +110,18 @@ def find_decision(store: Store, ref: str) -> StoredDecision:
         raise not_found(str(error)) from None
 
 
-def decision_out(stored: StoredDecision, fresh: Decision | None = None) -> DecisionOut:
-    """The API's view of a stored decision (with the engine's rule errors, when just made)."""
+def decision_data(stored: StoredDecision, fresh: Decision | None = None) -> dict[str, Any]:
+    """The API's view of a stored decision (with the engine's rule errors, when just made),
+    as the dict a route with `response_model=DecisionOut` validates once."""
     data: dict[str, Any] = stored.as_dict()
     if fresh is not None and fresh.rule_errors:
         data["rule_errors"] = [{"rule": r, "error": e} for r, e in fresh.rule_errors]
-    return DecisionOut.model_validate(data)
+    return data
+
+
+def decision_out(stored: StoredDecision, fresh: Decision | None = None) -> DecisionOut:
+    """The API's view of a stored decision, as a model (for nesting in other bodies)."""
+    return DecisionOut.model_validate(decision_data(stored, fresh))
 
 
 class ApiError(Exception):

@@ -16,6 +16,7 @@ from arbiter.service.routes.common import (
     AUTH,
     Service,
     actor,
+    decision_data,
     decision_out,
     find_decision,
     not_found,
@@ -71,7 +72,7 @@ def _no_policy(error: NoPolicy) -> HTTPException:
         **responses(*AUTH, 413, 422),
     },
 )
-async def evaluate(body: PostIn, response: Response, who: Ingest, svc: Svc) -> DecisionOut:
+async def evaluate(body: PostIn, response: Response, who: Ingest, svc: Svc) -> dict[str, Any]:
     """Decide the post under the live policy and record it; the same post (same id and
     content) sent again gets the same stored decision back, with 200 instead of 201."""
     post = _post(body)
@@ -83,7 +84,7 @@ async def evaluate(body: PostIn, response: Response, who: Ingest, svc: Svc) -> D
         raise HTTPException(503, str(error)) from None
     outcome = await asyncio.wrap_future(future)
     response.status_code = 201 if outcome.created else 200
-    return decision_out(outcome.stored, outcome.fresh)
+    return decision_data(outcome.stored, outcome.fresh)
 
 
 @router.post(
