@@ -24,7 +24,7 @@ index) raises MediaError("corrupt"); no video stream, "unsupported"; frames over
 `limits.max_video_seconds`, "too_long"; decoding that takes longer than
 `time_budget(limits)`, "timeout". A video that breaks after some frames were hashed
 (a truncated upload: a decoding error, or decoded frames ending more than 10% and
-1 s short of the duration the container declares) raises `TruncatedVideo`, a
+1 s short of the duration the video stream declares) raises `TruncatedVideo`, a
 MediaError of kind "corrupt" that carries what was hashed before the break in
 `.partial`: callers that only want whole videos treat it as corrupt, callers that
 can use a partial hash (a clip of a banned video is still a clip of it) take
@@ -142,10 +142,12 @@ def hash_video(
             raise MediaError("corrupt", "no frame could be decoded")
         decoded = last_time + 1 / rate
         sampled = _sampled_rate(seconds_per_hash, rate)
-        if declared is not None and declared - decoded > max(1.0, 0.1 * declared):
-            # Frame-threaded decoding ends quietly where the data ends.
+        # Frame-threaded decoding ends quietly where the data ends: compare with what the
+        # video stream itself declares (a container's duration may be the audio's).
+        track = _track_duration(stream)
+        if track is not None and track - decoded > max(1.0, 0.1 * track):
             raise TruncatedVideo(
-                f"video breaks off after {decoded:.1f} s of the {declared:.1f} s it declares",
+                f"video breaks off after {decoded:.1f} s of the {track:.1f} s it declares",
                 VideoHash(tuple(frames), decoded, sampled),
             )
         return VideoHash(tuple(frames), declared if declared is not None else decoded, sampled)
@@ -218,9 +220,16 @@ def _video_stream(container: Any, limits: MediaLimits) -> Any:
     return stream
 
 
-def _declared_duration(container: Any, stream: Any) -> float | None:
+def _track_duration(stream: Any) -> float | None:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
+    return None
+
+
+def _declared_duration(container: Any, stream: Any) -> float | None:
+    track = _track_duration(stream)
+    if track is not None:
+        return track
     if container.duration is not None:
         return float(container.duration / av.time_base)
     return None
