@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Dihedral variants of an image, named as evidence shows them (pdqhash's order).
+# Dihedral variants of an image, named by what the transform does (pdq.DIHEDRAL_ORDER maps
+# them to pdqhash's order, which differs: its "flipx" is flip-v).
 VARIANTS = (
     "original",
     "rot90",
