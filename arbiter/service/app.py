@@ -115,6 +115,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        decider.open()
         yield
         decider.close()
         if owns_store:

@@ -303,6 +303,11 @@ class Decider:
             self._thread = threading.Thread(target=self._run, name="arbiter-decider", daemon=True)
             self._thread.start()
 
+    def open(self) -> None:
+        """Accept work again (an app started after it was stopped, as tests do)."""
+        with self._wake:
+            self._closed = False
+
     def close(self, timeout: float = 10.0) -> None:
         """Finish the single posts waiting, stop batches after the slice in progress."""
         with self._wake:

@@ -153,6 +153,7 @@ def test_appeals_filed_by_the_author_and_decided_by_another_moderator(api: Api):
     assert api.call("POST", path, "ingest", json={"filed_by": "u3"}).status_code == 409
     listed = api.call("GET", "/v1/appeals?status=open", "auditor").json()
     assert [a["id"] for a in listed] == [appeal_id]
+    assert api.call("GET", f"/v1/appeals?after={appeal_id}", "auditor").json() == []
     relayed = [e for e in audit(api) if e["kind"] == "appeal.relayed"]
     assert relayed[-1]["actor"] == "ingest:platform-1"
     body = {"outcome": "overturned", "reason": "reporting, not praise", "action": "allow"}

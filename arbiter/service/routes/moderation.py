@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy import select
 
 from arbiter.service.auth import Principal, require
 from arbiter.service.deciding import log_event
@@ -31,7 +32,9 @@ from arbiter.service.routes.schemas import (
     ReviewOutcomeOut,
 )
 from arbiter.store import StoreError
+from arbiter.store.database import reading
 from arbiter.store.moderation import ModerationError
+from arbiter.store.schema import appeals as appeal_rows
 
 router = APIRouter(prefix="/v1", tags=["reviews and appeals"])
 
@@ -189,5 +192,15 @@ def appeals(
     who: Annotated[Principal, Depends(require("moderator", "auditor"))],
     svc: Svc,
     status: Annotated[Literal["open", "decided"] | None, Query()] = None,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_INT, description="The last appeal id already read.")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AppealOut]:
-    return [AppealOut.model_validate(row) for row in svc.store.appeals(status)]
+    """Oldest first, a page at a time: pass the last id seen as `after`."""
+    query = select(appeal_rows).where(appeal_rows.c.id > after).order_by(appeal_rows.c.id)
+    if status:
+        query = query.where(appeal_rows.c.status == status)
+    with reading(svc.store.engine) as connection:
+        rows = connection.execute(query.limit(limit)).all()
+    return [AppealOut.model_validate(dict(row._mapping)) for row in rows]
