@@ -110,13 +110,15 @@ def create_app(
     decider = Decider(store, metrics.decided, settings.max_pending_batch_posts)
     deciders.append(decider)
     authenticator = Authenticator(
-        store.engine, RateLimiter(settings.rate), settings.key_cache_seconds
+        store.engine, RateLimiter(settings.rate), settings.key_cache_seconds, decider.writing
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         decider.open()
+        live.start()
         yield
+        live.stop()
         decider.close()
         if owns_store:
             store.close()

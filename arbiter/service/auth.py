@@ -55,8 +55,15 @@ class Principal:
 class Authenticator:
     """Looks keys up (with a short cache), notes their use, and holds their rate limits."""
 
-    def __init__(self, engine: Engine, limiter: RateLimiter, cache_seconds: float = 1.0):
+    def __init__(
+        self,
+        engine: Engine,
+        limiter: RateLimiter,
+        cache_seconds: float = 1.0,
+        writing: threading.RLock | None = None,
+    ):
         self.engine = engine
+        self.writing = writing or threading.RLock()
         self.limiter = limiter
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, keys.ApiKey | None]] = {}
@@ -78,8 +85,12 @@ class Authenticator:
                     self._cache[presented] = (now, key)
         if key is not None and now - self._touched.get(key.id, -TOUCH_EVERY) >= TOUCH_EVERY:
             self._touched[key.id] = now
-            await run_in_threadpool(keys.touch, self.engine, key.id, utc_now())
+            await run_in_threadpool(self._touch, key.id)
         return key
+
+    def _touch(self, key_id: int) -> None:
+        with self.writing:
+            keys.touch(self.engine, key_id, utc_now())
 
     def forget(self, prefix: str | None = None) -> None:
         """Drop cached lookups (all, or those of one key): a revocation here takes effect now."""

@@ -1,13 +1,16 @@
 """The policy the service decides with: its live version, and a shadow version beside it.
 
 The service runs one policy id. An upload (`PUT /v1/policies`) swaps the engine
-at once in the process that took it; every process also re-reads the store's
-activations every `refresh_seconds`, so with several workers (or a policy
-activated by `arbiter scan --db`) all of them follow within that time.
+at once in the process that took it; a thread of every process also re-reads the
+store's activations every `refresh_seconds` (and compiles a new version there,
+never on a request's path), so with several workers, or a policy activated by
+`arbiter scan --db`, all of them follow within about that time. With
+`refresh_seconds` 0 (tests) each request re-reads them itself.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +22,8 @@ from arbiter.policy.model import Policy
 from arbiter.store import Store
 from arbiter.store.database import reading
 from arbiter.store.schema import activations
+
+log = logging.getLogger("arbiter.service")
 
 
 class PolicyConflict(ValueError):
@@ -43,6 +48,8 @@ class LivePolicy:
         self._policy_id = engine.policy.id if engine else None
         self._checked = -float("inf")  # the first request reads the store's activations
         self._building = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         if engine is not None:
             store.activate(engine.policy, "live", actor="system")
 
@@ -55,9 +62,34 @@ class LivePolicy:
         return self._engines
 
     def current(self) -> Engines:
-        if time.monotonic() - self._checked >= self.refresh_seconds:
-            self.refresh()
+        """The engines to decide with now."""
+        if self._engines.live is None or self.refresh_seconds <= 0:
+            if time.monotonic() - self._checked >= self.refresh_seconds:
+                self.refresh(force=self.refresh_seconds <= 0)
+        elif self._thread is None:
+            self.start()
         return self._engines
+
+    def start(self) -> None:
+        """Follow the store from a thread of its own, every `refresh_seconds`."""
+        if self.refresh_seconds <= 0 or (self._thread is not None and self._thread.is_alive()):
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._follow, name="arbiter-policy", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        self._thread = None
+
+    def _follow(self) -> None:
+        while not self._stop.wait(self.refresh_seconds):
+            try:
+                self.refresh()
+            except Exception:  # the database may be away for a while: try again later
+                log.warning("cannot read the policy activations", exc_info=True)
 
     def refresh(self, force: bool = False) -> None:
         """Follow the store's activations; a build in progress elsewhere is not waited for."""
