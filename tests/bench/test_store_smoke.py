@@ -1,4 +1,4 @@
-"""A small run of `arbiter bench store`: both write paths work and the chained store adds up.
+"""A small run of `arbiter bench store`: the three write paths work and what they wrote adds up.
 
 The full run (100,000 decisions) is made by hand. Rates are not checked against the
 overhead target here: CI machines are noisy.
@@ -40,13 +40,24 @@ def test_store_benchmark_runs_and_its_figures_add_up(
     assert set(figures["databases"]) == {name}
     assert {"allow", "review", "restrict"} <= set(figures["actions"])
     f = figures["databases"][name]
-    assert f["chain_per_s"] > 0 and f["chain_last_per_s"] > 0 and f["plain_per_s"] > 0
-    assert f["recorded"] == f["stored"] == f["plain_stored"] == 2000
+    for rate in ("plain", "chain", "chain_last", "full", "full_last"):
+        assert f[f"{rate}_per_s"] > 0
+    # Overheads are path time over plain time, minus one, from the same batches.
+    seconds = f["seconds"]
+    assert f["chain_overhead"] == pytest.approx(seconds["chain"] / seconds["plain"] - 1)
+    assert f["full_overhead"] == pytest.approx(seconds["full"] / seconds["plain"] - 1)
+    assert f["written"] == f["stored"] == {"plain": 2000, "chain": 2000, "full": 2000}
+    # The chain path logs one entry per decision and nothing else; the chain verifies.
+    assert f["chain_audit_ok"] and f["chain_audit_entries"] == 2000
+    # The full path: the policy's two events, the decisions, the review samples.
     assert f["audit_ok"]
     assert f["audit_kinds"]["decision"] == 2000
-    assert f["audit_entries"] == 2000 + 2 + f["sampled"]  # policy stored and activated
+    assert f["audit_entries"] == 2000 + 2 + f["sampled"]
     assert f["reviews"] == figures["actions"]["review"] + f["sampled"]
     assert f["consistent"]
+    assert figures["cpus"] >= 1 and len(figures["load"]) == 2
     table = (tmp_path / "store.md").read_text()
     assert f"| {name} | 2,000 |" in table
-    assert "chain rows/s" in table and "plain rows/s" in table
+    for column in ("plain rows/s", "chain rows/s", "chain overhead", "full rows/s", "last 10%"):
+        assert column in table
+    assert "load average" in table
