@@ -278,6 +278,34 @@ def bench_store(
     )
 
 
+@bench_app.command("media")
+def bench_media(
+    bank_sizes: Annotated[
+        str, typer.Option(help="Bank sizes for the latency comparison, comma-separated.")
+    ] = "100000,1000000",
+    images: Annotated[int, typer.Option(help="Photos through the full path (0 skips it).")] = 200,
+    queries: Annotated[int, typer.Option(help="Query hashes per bank size.")] = 1000,
+    memory_hashes: Annotated[
+        int, typer.Option(help="Hashes of the bank whose memory is measured (0 skips it).")
+    ] = 1_000_000,
+    video_seconds: Annotated[
+        float, typer.Option(help="Length of the generated 480p clip (0 skips it).")
+    ] = 60.0,
+    seed: Annotated[int, typer.Option(help="Random seed of the generators.")] = 7,
+) -> None:
+    """Photo hashing and matching against bare PDQ, index latency against FAISS and
+    threatexchange, bank memory, video hashing time."""
+    _bench_module("media").run(
+        bank_sizes=[int(size) for size in bank_sizes.split(",") if size.strip()],
+        images=images,
+        queries=queries,
+        memory_hashes=memory_hashes,
+        video_seconds=video_seconds,
+        seed=seed,
+        console=out,
+    )
+
+
 @bench_app.command("serve")
 def bench_serve(
     rate: Annotated[float, typer.Option(help="Requests per second in the fixed-rate run.")] = 200.0,
