@@ -27,11 +27,12 @@ array), and about probes·N/2^b candidates (each a 32-byte read and a popcount).
 budget; for small banks, or a radius so large that probing would cost more
 than reading everything, it compares against every hash instead (exact too).
 
-Why not FAISS's `IndexBinaryMultiHash`? It is the same idea, but in the
-measurements of `arbiter bench media` its hash maps (16 tables of 16 bits,
-nflip 1, as threatexchange configures it) took ~335 MB for a million hashes
-and ~1 ms per query hash, slower than FAISS's own brute force at that size;
-the sorted tables here take ~170 MB and ~0.1 ms. See bench/media.py.
+Why not FAISS's `IndexBinaryMultiHash`? It is the same idea, but its hash maps
+(16 tables of 16 bits, nflip 1, as python-threatexchange configures it) took
+~335 MB for a million hashes, ~560 MB with threatexchange's id map, and
+0.7-1 ms per query hash, about the speed of FAISS's own brute force at that
+size; the sorted tables here take ~170 MB with the hashes and ~0.1 ms a query
+hash. `arbiter bench media` measures all three side by side.
 """
 
 from __future__ import annotations
