@@ -237,7 +237,10 @@ async def _load(
     concurrency: int,
     saturation_seconds: float,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    limits = httpx.Limits(max_connections=max(256, concurrency), max_keepalive_connections=256)
+    # A bounded pool, as a platform's client would have: a stalled server makes requests wait
+    # for a connection (counted in their latency), not open hundreds more.
+    pool = max(64, concurrency)
+    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     async with httpx.AsyncClient(
         base_url=url, headers=headers, limits=limits, timeout=30

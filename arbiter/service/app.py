@@ -8,6 +8,7 @@ declare its roles with `require(...)` (tests/service/test_auth.py fails otherwis
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -343,7 +344,12 @@ def app_from_environment() -> FastAPI:
         key_cache_seconds=float(config["key_cache_seconds"]),
         policy_refresh_seconds=float(config["policy_refresh_seconds"]),
     )
-    return create_app(store, engine, settings=settings, owns_store=True)
+    app = create_app(store, engine, settings=settings, owns_store=True)
+    # What is alive now (modules, the compiled policy) lives as long as the process: keep it
+    # out of the garbage collector's full passes, which otherwise stall requests.
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def write_openapi(path: Path) -> None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from arbiter.engine import Engine
 from arbiter.model import Decision, Post
@@ -74,15 +74,19 @@ def key_of(engine: Engine, post: Post, mode: str = "live") -> str:
 
 def stored_by_key(store: Store, keys: Sequence[str]) -> dict[str, StoredDecision]:
     """The stored decisions with these dedupe keys."""
+    with reading(store.engine) as connection:
+        return _by_key(connection, keys)
+
+
+def _by_key(connection: Connection, keys: Sequence[str]) -> dict[str, StoredDecision]:
     found: dict[str, StoredDecision] = {}
     unique = list(dict.fromkeys(keys))
-    with reading(store.engine) as connection:
-        for start in range(0, len(unique), 500):
-            rows = connection.execute(
-                select(decisions).where(decisions.c.dedupe_key.in_(unique[start : start + 500]))
-            ).all()
-            for row in rows:
-                found[row.dedupe_key] = stored_decision(row)
+    for start in range(0, len(unique), 500):
+        rows = connection.execute(
+            select(decisions).where(decisions.c.dedupe_key.in_(unique[start : start + 500]))
+        ).all()
+        for row in rows:
+            found[row.dedupe_key] = stored_decision(row)
     return found
 
 
@@ -116,18 +120,21 @@ def decide(
         unseen = [post for post, _ in missing]
         pairs = list(zip(unseen, shadow.evaluate_many(unseen), strict=True))
         store.record(shadow.policy, pairs, "shadow")
-    after = stored_by_key(store, list(seen)) if seen else {}
-    outcomes, events = [], []
-    for index, (key, decision) in enumerate(zip(keys, fresh, strict=True)):
-        created = key in seen
-        seen.discard(key)  # a post repeated in the group is created once
-        stored = before[key] if key in before else after[key]
-        outcomes.append(Outcome(stored, created, decision))
-        actor = actors[index] if index < len(actors) else None
-        if created and actor is not None:
-            events.append(_submission(actor, stored))
-    if events:
-        with store.engine.begin() as connection:
+    if not seen:
+        return [Outcome(before[key], False, d) for key, d in zip(keys, fresh, strict=True)]
+    # One transaction reads the new decisions back and logs who submitted them.
+    with store.engine.begin() as connection:
+        after = _by_key(connection, list(seen))
+        outcomes, events = [], []
+        for index, (key, decision) in enumerate(zip(keys, fresh, strict=True)):
+            created = key in seen
+            seen.discard(key)  # a post repeated in the group is created once
+            stored = before[key] if key in before else after[key]
+            outcomes.append(Outcome(stored, created, decision))
+            actor = actors[index] if index < len(actors) else None
+            if created and actor is not None:
+                events.append(_submission(actor, stored))
+        if events:
             audit.append(connection, events, store.clock())
     return outcomes
 
