@@ -83,6 +83,23 @@ def video(frames_from: Image.Image, path: Path, size: tuple[int, int], seconds: 
             container.mux(packet)
 
 
+def reencode(source: Path, target: Path, size: tuple[int, int], start: float, end: float) -> None:
+    """A re-posted copy: smaller, re-compressed, trimmed to [start, end) seconds."""
+    with av.open(str(source)) as original, av.open(str(target), "w") as copy:
+        stream = copy.add_stream("libx264", rate=12)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 12)
+        stream.options = {"crf": "32"}
+        for frame in original.decode(video=0):
+            if frame.time is not None and start <= frame.time < end:
+                image = frame.to_image().resize(size)
+                for packet in stream.encode(av.VideoFrame.from_image(image)):
+                    copy.mux(packet)
+        for packet in stream.encode():
+            copy.mux(packet)
+
+
 def make(folder: Path) -> None:
     """Write references, benign wire photos, posted media and posts.jsonl into `folder`."""
     reference, benign, posted = folder / "reference", folder / "benign", folder / "posted"
@@ -97,18 +114,18 @@ def make(folder: Path) -> None:
 
     mirrored = ImageOps.mirror(first)
     w, h = mirrored.size
-    mirrored.crop((int(w * 0.05), int(h * 0.08), int(w * 0.97), int(h * 0.97))).save(
+    mirrored.crop((int(w * 0.05), int(h * 0.05), int(w * 0.95), int(h * 0.95))).save(
         posted / "repost-mirrored-cropped.jpg", quality=40
     )
     ImageOps.expand(second.resize((400, 500)), border=60, fill=(255, 255, 255)).save(
         posted / "repost-with-border.jpg", quality=70
     )
     poster("قاسم سلیمانی", 5).save(posted / "poster-fa.jpg", quality=85)
-    poster("QASSEM SOLEIMANI", 6).save(posted / "poster-en.jpg", quality=85)
+    poster("Qassem Soleimani", 6).save(posted / "poster-en.jpg", quality=85)
     wire.resize((480, 600)).save(posted / "news-wire.jpg", quality=75)
     other.save(posted / "unrelated.jpg", quality=80)
     (posted / "broken.jpg").write_bytes((posted / "unrelated.jpg").read_bytes()[:2000])
-    video(second, posted / "tribute-240p.mp4", (426, 240), 6)
+    reencode(reference / "qs-tribute.mp4", posted / "tribute-240p.mp4", (426, 240), 1.0, 7.0)
 
     posts = [
         ("m1", "سلام بر سردار دل‌ها", "fa", "IR", [("image", "repost-mirrored-cropped.jpg")]),
