@@ -71,7 +71,7 @@ def build(
     out.print(_stats_table(bank.stats(), f"bank {output}"))
     _print_problems(bank)
     out.print(
-        f"[green]written[/green] {output}: {len(bank):,} hashes, {len(bank.videos):,} videos",
+        f"[green]written[/green] {output}: {len(bank):,} hashes, {len(bank.videos):,} video(s)",
         highlight=False,
     )
 
