@@ -18,6 +18,7 @@ from typing import IO, Any
 import orjson
 
 from arbiter.engine import Engine, utc_now
+from arbiter.media.pipeline import MediaPipeline, MediaSettings
 from arbiter.model import Decision, Post, PostError
 from arbiter.policy.load import load_policy
 
@@ -131,9 +132,10 @@ def decide_chunk(engine: Engine, lines: list[Line]) -> list[Outcome]:
 _worker_engine: Engine | None = None
 
 
-def _start_worker(policy_path: str) -> None:
+def _start_worker(policy_path: str, media: MediaSettings | None) -> None:
     global _worker_engine
-    _worker_engine = Engine(load_policy(policy_path))
+    pipeline = MediaPipeline.from_settings(media) if media is not None else None
+    _worker_engine = Engine(load_policy(policy_path), media=pipeline)
 
 
 def _decide_in_worker(lines: list[Line]) -> list[Outcome]:
@@ -227,5 +229,8 @@ def _decide_all(
     if not engine.policy.source:
         raise ValueError("parallel scans need a policy loaded from a file")
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_start_worker, initargs=(engine.policy.source,)) as pool:
+    media = engine.media.settings if engine.media is not None else None
+    with context.Pool(
+        workers, initializer=_start_worker, initargs=(engine.policy.source, media)
+    ) as pool:
         yield from pool.imap(_decide_in_worker, chunks, chunksize=1)

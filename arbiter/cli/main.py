@@ -15,11 +15,16 @@ from rich.table import Table
 from rich.text import Text
 
 from arbiter.cli.common import err, open_store, out
+from arbiter.cli.scan_media import media_settings
 from arbiter.engine import Engine
+from arbiter.media.model import MediaLimits
+from arbiter.media.pipeline import MediaPipeline
 from arbiter.model import Decision, Post
 from arbiter.policy.load import PolicyError, load_policy
 from arbiter.scan import DEFAULT_MAX_LINE_BYTES, ScanSummary, scan
 from arbiter.store import StoreError
+
+DEFAULT_LIMITS = MediaLimits()
 
 app = typer.Typer(
     help="Arbiter: find what a policy designates, in any script and through disguises, "
@@ -82,9 +87,50 @@ def scan_command(
             help="A policy to run beside --policy in shadow mode: stored, never acted on."
         ),
     ] = None,
+    bank: Annotated[
+        Path | None,
+        typer.Option(
+            help="A bank from `arbiter bank build` (default: built from the policy's references)."
+        ),
+    ] = None,
+    fetch: Annotated[bool, typer.Option(help="Download media given by URL.")] = False,
+    allow_private: Annotated[
+        bool, typer.Option(help="Let --fetch reach private, loopback and link-local addresses.")
+    ] = False,
+    max_image_bytes: Annotated[
+        int, typer.Option(help="Larger images are refused.")
+    ] = DEFAULT_LIMITS.max_image_bytes,
+    max_video_bytes: Annotated[
+        int, typer.Option(help="Larger videos are refused.")
+    ] = DEFAULT_LIMITS.max_video_bytes,
+    max_pixels: Annotated[
+        int, typer.Option(help="Images with more pixels are refused (decompression bombs).")
+    ] = DEFAULT_LIMITS.max_pixels,
+    max_video_seconds: Annotated[
+        float, typer.Option(help="Longer videos are refused.")
+    ] = DEFAULT_LIMITS.max_video_seconds,
+    fetch_timeout: Annotated[
+        float, typer.Option(help="Seconds allowed per download.")
+    ] = DEFAULT_LIMITS.fetch_timeout,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Media hashes and OCR text kept by content here.")
+    ] = None,
+    ocr: Annotated[bool, typer.Option(help="Read text in images and video frames.")] = True,
 ) -> None:
-    """Decide every post of a JSONL file; print a summary."""
+    """Decide every post of a JSONL file, its text and its media; print a summary."""
     engine = _policy_or_exit(policy)
+    limits = MediaLimits(
+        max_image_bytes=max_image_bytes,
+        max_video_bytes=max_video_bytes,
+        max_pixels=max_pixels,
+        max_video_seconds=max_video_seconds,
+        fetch_timeout=fetch_timeout,
+        allow_private=allow_private,
+    )
+    settings = media_settings(
+        engine.policy, posts, bank=bank, limits=limits, fetch=fetch, cache_dir=cache_dir, ocr=ocr
+    )
+    engine.media = MediaPipeline.from_settings(settings)
     shadow_engine = _policy_or_exit(shadow) if shadow else None
     db = db or os.environ.get("ARBITER_DATABASE_URL")
     if shadow_engine is not None and not db:
