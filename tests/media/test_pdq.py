@@ -422,7 +422,8 @@ def test_hash_lists_shape() -> None:
     assert "crop:0.85-tl" in regions and "crop:0.80-b" in regions
     assert all(h.variant == "original" for h in refs)
     query = query_hashes(photo)
-    assert query[0] == hash_image(photo)
+    # Queries hash a reduced working copy (the hot path): a few bits from the full-size PDQ.
+    assert distance(query[0].hex, hash_image(photo).hex) <= 8
     assert {h.variant for h in query} == set(VARIANTS)
     boxed = photos.add_border(photo, 0.1, (0, 0, 0))
     regions_boxed = {(h.variant, h.region) for h in query_hashes(boxed)}
@@ -430,7 +431,8 @@ def test_hash_lists_shape() -> None:
 
 
 def test_large_photos_are_hashed_from_a_reduced_copy() -> None:
-    """A 12-megapixel photo is reduced by 3 before hashing: the plain hash moves 0-2 bits."""
+    """A 12-megapixel photo is hashed from a copy reduced by a whole factor (to under
+    WORK_SIDE): the plain hash moves a few bits, far inside the match radius."""
     relative = "pdq/data/reg-test-input/exif-rotn/exif-rotn-1.jpg"
     with Image.open(FILES / relative) as image:
         image.load()
@@ -439,7 +441,7 @@ def test_large_photos_are_hashed_from_a_reduced_copy() -> None:
         seconds = time.perf_counter() - started
         full = hash_image(image)
     assert image.size == (4032, 3024)
-    assert distance(query[0].hex, full.hex) <= 2
+    assert distance(query[0].hex, full.hex) <= 8
     print(f"\nquery_hashes on a 4032x3024 photo (already decoded): {seconds * 1000:.0f} ms")
 
 
