@@ -237,9 +237,9 @@ async def _load(
     concurrency: int,
     saturation_seconds: float,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    # A bounded pool, as a platform's client would have: a stalled server makes requests wait
-    # for a connection (counted in their latency), not open hundreds more.
-    pool = max(64, concurrency)
+    # Room for every request in flight: httpx's pool costs CPU in proportion to the requests
+    # queued for a connection, which would slow the load generator just when it matters.
+    pool = max(512, concurrency)
     limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     async with httpx.AsyncClient(
