@@ -308,7 +308,9 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     )
     for endpoint in endpoints(app):
         requirement = route_requirement(endpoint.route)
-        operation = schema["paths"][endpoint.path][endpoint.method.lower()]
+        operation = schema["paths"].get(endpoint.path, {}).get(endpoint.method.lower())
+        if operation is None:  # a route left out of the document (the console's pages)
+            continue
         if requirement is not None:
             operation["x-roles"] = list(requirement.roles)
             if requirement.public:
@@ -344,7 +346,10 @@ def app_from_environment() -> FastAPI:
         key_cache_seconds=float(config["key_cache_seconds"]),
         policy_refresh_seconds=float(config["policy_refresh_seconds"]),
     )
-    app = create_app(store, engine, settings=settings, owns_store=True)
+    from arbiter.console import ConsoleConfig, console_router  # the moderator console
+
+    console = console_router(ConsoleConfig.from_environment())
+    app = create_app(store, engine, settings=settings, owns_store=True, routers=[console])
     # What is alive now (modules, the compiled policy) lives as long as the process: keep it
     # out of the garbage collector's full passes, which otherwise stall requests.
     gc.collect()
