@@ -369,10 +369,13 @@ def _moderators_behind(connection: Connection, decision: StoredDecision) -> set[
     while current is not None:
         if current.actor.startswith("moderator:"):
             names.add(current.actor.removeprefix("moderator:"))
-        reviewer = connection.execute(
-            select(reviews.c.moderator).where(reviews.c.result_decision_id == current.id)
-        ).scalar()
-        if reviewer:
-            names.add(str(reviewer))
+        # Whoever reviewed it counts, whether they changed it or confirmed it as it was.
+        reviewers = connection.execute(
+            select(reviews.c.moderator).where(
+                (reviews.c.result_decision_id == current.id)
+                | ((reviews.c.decision_id == current.id) & reviews.c.moderator.is_not(None))
+            )
+        ).scalars()
+        names.update(str(name) for name in reviewers if name)
         current = _decision(connection, current.supersedes) if current.supersedes else None
     return names

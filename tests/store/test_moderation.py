@@ -183,3 +183,13 @@ def test_an_incomplete_order_is_refused_whole(store: Store) -> None:
     assert "authority is missing" in message and "legal basis" in message
     assert "YYYY-MM-DD" in message and "de" in message
     assert store.count("authority_requests") == 0
+
+
+def test_a_moderator_who_confirmed_a_sample_may_not_decide_its_appeal(store: Store) -> None:
+    scan(store, strict(sample=1.0), [post("a", PRAISE, author="u9")])
+    [item] = store.review_queue()
+    assert store.decide_review(item.review_id, "m1", "remove", "praise, as the rule says") is None
+    appeal = store.file_appeal(item.decision.id, "u9", "")
+    with pytest.raises(ModerationError, match="another person"):
+        store.decide_appeal(appeal, "m1", "upheld", "still praise")
+    store.decide_appeal(appeal, "m2", "upheld", "still praise")
