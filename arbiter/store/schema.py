@@ -168,6 +168,7 @@ audit_log = Table(
     Column("payload", Text, nullable=False),  # canonical JSON
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Index("audit_log_subject", "subject"),  # a decision's or a post's history (migration 0003)
 )
 
 # One row: the chain's last entry. Writers lock it, so the chain stays linear.
