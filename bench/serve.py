@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -319,7 +320,7 @@ def run(
         load_before = os.getloadavg()[0]
         with server(url_db, workers) as (url, pid):
             bodies = [[orjson.dumps(p) for p in part] for part in (warm, fixed, saturate)]
-            at_rate, saturated = asyncio.run(
+            at_rate, saturated = _in_own_thread(
                 _load(url, pid, key, *bodies, rate, concurrency, saturation_seconds)
             )
         load_after = os.getloadavg()[0]
@@ -415,3 +416,23 @@ def _markdown(figures: dict[str, Any]) -> str:
     ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in _rows(figures)]
     return "\n".join(lines) + "\n"
+
+
+def _in_own_thread(work: Any) -> Any:
+    """Run a coroutine on a fresh event loop in its own thread: the caller's thread may
+    already run a loop (Playwright's sync API keeps one in the test session)."""
+    result: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(asyncio.run(work))
+        except BaseException as error:  # re-raised in the caller's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=run, name="bench-load")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
