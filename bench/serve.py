@@ -42,6 +42,7 @@ import httpx
 import orjson
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import event
 
 from arbiter.engine import Engine
 from arbiter.model import Post
@@ -268,18 +269,43 @@ def _engine_rate(engine: Engine, posts: list[Post], seconds: float) -> float:
     return done / (time.perf_counter() - start)
 
 
-def _endpoint_rate(engine: Engine, posts: list[Post], folder: Path, seconds: float) -> float:
-    """What the endpoint does for each post, without HTTP: decide, record, log the sender."""
+def _endpoint_rate(
+    engine: Engine, posts: list[Post], folder: Path, seconds: float
+) -> dict[str, float]:
+    """What the endpoint does for each post, without HTTP: decide, record, log the sender;
+    with the share of it spent in `Store.record` and the SQL statements it takes."""
     with Store.open(f"sqlite:///{folder / 'in-process.db'}") as store:
         store.activate(engine.policy, "live", actor="bench")
         engines = Engines(engine, None)
+        statements = [0]
+        in_record = [0.0]
+        record = store.record
+
+        def timed_record(*args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return record(*args, **kwargs)
+            finally:
+                in_record[0] += time.perf_counter() - began
+
+        def count(*_: Any) -> None:
+            statements[0] += 1
+
+        store.record = timed_record  # type: ignore[method-assign]
+        event.listen(store.engine, "before_cursor_execute", count)
         done, start = 0, time.perf_counter()
         for post in posts:
             decide(store, engines, [post], ["ingest:bench"])
             done += 1
             if time.perf_counter() - start >= seconds:
                 break
-        return done / (time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        event.remove(store.engine, "before_cursor_execute", count)
+        return {
+            "per_s": done / elapsed,
+            "record_share": in_record[0] / elapsed,
+            "statements": statements[0] / max(1, done),
+        }
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -326,10 +352,11 @@ def run(
         load_after = os.getloadavg()[0]
         sample = [Post.from_dict(p) for p in everything[:2000]]
         engine_rate = _engine_rate(engine, sample, min(3.0, max(0.5, seconds / 10)))
-        endpoint_rate = _endpoint_rate(
+        endpoint = _endpoint_rate(
             engine, [Post.from_dict(p) for p in make_posts(3000, seed + 1, tag)], folder,
             min(5.0, max(0.5, seconds / 6)),
         )  # fmt: skip
+        endpoint_rate = endpoint["per_s"]
     figures: dict[str, Any] = {
         "rate": rate,
         "seconds": seconds,
@@ -340,6 +367,8 @@ def run(
         "saturation": saturated,
         "engine_per_s": engine_rate,
         "endpoint_in_process_per_s": endpoint_rate,
+        "record_share": endpoint["record_share"],
+        "statements_per_post": endpoint["statements"],
         "http_overhead": engine_rate / saturated["rps"] if saturated["rps"] else float("inf"),
         "http_over_in_process": (
             endpoint_rate / saturated["rps"] if saturated["rps"] else float("inf")
@@ -377,6 +406,8 @@ def _rows(f: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("engine in process (evaluate), posts/s", f"{f['engine_per_s']:,.0f}", "", ""),
         ("endpoint's work in process (decide + record), posts/s",
          f"{f['endpoint_in_process_per_s']:,.0f}", "", ""),
+        ("  of which in Store.record", f"{f['record_share']:.0%}", "", ""),
+        ("  SQL statements per post", f"{f['statements_per_post']:.1f}", "", ""),
         ("engine ÷ HTTP (saturation)", f"{f['http_overhead']:.1f}x", "", ""),
         ("in-process endpoint ÷ HTTP (saturation)", f"{f['http_over_in_process']:.2f}x", "", ""),
     ]  # fmt: skip
