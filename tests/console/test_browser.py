@@ -19,6 +19,7 @@ from arbiter.outbound.webhooks import add_endpoint, failing_deliveries
 from arbiter.store.schema import platform_actions
 from tests import browser
 from tests.console.conftest import Console, browser_sign_in, screenshot
+from tests.outbound.helpers import Receiver
 
 SELECTED = re.compile(r"\bselected\b")
 
@@ -45,6 +46,12 @@ def test_a_moderator_overturns_a_highlighted_persian_post_with_the_keyboard(
     served: Console, chromium_page: Page
 ) -> None:
     console, page = served, chromium_page
+    # The platform listens for webhooks: the reversal must reach it, signed.
+    receiver = Receiver("platform-webhook-secret-1")
+    receiver.__enter__()
+    add_endpoint(
+        console.store, receiver.url, events=["reversal"], secret="platform-webhook-secret-1"
+    )
     review_id, post_id = persian_reviews(console)[0]
     post = console.store.post(post_id)
     decision = console.store.decisions_of(post_id)[-1]
@@ -120,6 +127,15 @@ def test_a_moderator_overturns_a_highlighted_persian_post_with_the_keyboard(
     expect(history).to_contain_text("moderator:alice")
     expect(history).to_contain_text(reason)
     expect(page.locator(".state")).to_contain_text("visible")
+
+    # …and the platform's receiver gets the signed reversal.
+    try:
+        DeliveryWorker(console.store).run_once()
+        [delivered] = receiver.received
+    finally:
+        receiver.__exit__()
+    assert delivered.verified and delivered.headers["Arbiter-Event"] == "reversal"
+    assert delivered.payload["decision"]["supersedes"] == decision.id
 
 
 def test_the_moderator_who_decided_may_not_decide_the_appeal(
