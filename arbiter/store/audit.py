@@ -16,10 +16,12 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, insert, select, update
+import orjson
+from sqlalchemy import Connection, select, update
 
+from arbiter.store.bulk import insert_tuples
 from arbiter.store.schema import audit_head, audit_log
 
 GENESIS = "0" * 64
@@ -35,9 +37,8 @@ class Event:
     payload: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """An event in the chain."""
+class Entry(NamedTuple):
+    """An event in the chain: its fields are the audit_log table's columns, in their order."""
 
     seq: int
     at: str
@@ -63,7 +64,37 @@ class Entry:
 
 def canonical(value: Any) -> str:
     """The one JSON spelling of `value` that every verifier reproduces."""
+    if _orjson_spells(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        except TypeError:  # an integer beyond 64 bits, a lone surrogate: json decides
+            pass
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+_KEYS = frozenset({str})
+
+
+def _orjson_spells(value: Any) -> bool:
+    """Whether orjson writes `value` exactly as `json.dumps` does with canonical's options.
+
+    They agree, character for character, on strings (every code point is escaped alike),
+    on integers, booleans and null, and on key order (code point order is UTF-8's); they
+    disagree on floats (1e16, NaN), on keys that are not strings, and on subclasses.
+    tests/store/test_bulk.py holds them to it.
+    """
+    kind = type(value)
+    items: Iterable[Any]
+    if kind is dict:
+        if not _KEYS.issuperset(map(type, value)):
+            return False
+        items = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    else:
+        return kind in _SCALARS
+    return _SCALARS.issuperset(map(type, items)) or all(map(_orjson_spells, items))
 
 
 def entry_hash(
@@ -96,37 +127,43 @@ def lock_head(connection: Connection) -> tuple[int, str]:
     return int(head.seq), str(head.hash)
 
 
-def append(connection: Connection, events: Iterable[Event], at: str) -> list[Entry]:
-    """Chain `events` after the current head, inside the caller's transaction."""
+def append(
+    connection: Connection,
+    events: Iterable[Event],
+    at: str,
+    head: tuple[int, str] | None = None,
+) -> list[Entry]:
+    """Chain `events` after the current head, inside the caller's transaction.
+
+    `head`: what `lock_head` returned earlier in this transaction, when nothing was appended
+    since; it spares a second round trip for the lock the transaction already holds.
+    """
     events = list(events)
     if not events:
         return []
-    seq, prev = lock_head(connection)
+    seq, prev = lock_head(connection) if head is None else head
     entries = []
+    # What every entry of this call shares, quoted once: the time, and most kinds and actors.
+    quoted_at = _quoted(at)
+    quoted: dict[str, str] = {}
+    sha256 = hashlib.sha256
     for event in events:
         seq += 1
         payload = canonical(event.payload)
-        digest = entry_hash(prev, seq, at, event.kind, event.actor, event.subject, payload)
-        entries.append(
-            Entry(seq, at, event.kind, event.actor, event.subject, payload, prev, digest)
+        kind, actor, subject = event.kind, event.actor, event.subject
+        if kind not in quoted:
+            quoted[kind] = _quoted(kind)
+        if actor not in quoted:
+            quoted[actor] = _quoted(actor)
+        # entry_hash, spelled out: the same body, the same bytes.
+        body = (
+            f'{{"actor":{quoted[actor]},"at":{quoted_at},"kind":{quoted[kind]},'
+            f'"payload":{payload},"seq":{seq},"subject":{_quoted(subject)}}}'
         )
+        digest = sha256(f"{prev}\n{body}".encode()).hexdigest()
+        entries.append(Entry(seq, at, kind, actor, subject, payload, prev, digest))
         prev = digest
-    connection.execute(
-        insert(audit_log),
-        [
-            {
-                "seq": e.seq,
-                "at": e.at,
-                "kind": e.kind,
-                "actor": e.actor,
-                "subject": e.subject,
-                "payload": e.payload,
-                "prev_hash": e.prev_hash,
-                "hash": e.hash,
-            }
-            for e in entries
-        ],
-    )
+    insert_tuples(connection, audit_log, Entry._fields, entries)
     connection.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=prev))
     return entries
 

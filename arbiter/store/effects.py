@@ -19,6 +19,7 @@ from arbiter.model import Decision
 from arbiter.outbound import webhooks
 from arbiter.policy.enforcement import Enforcement
 from arbiter.store.audit import Event, append, lock_head
+from arbiter.store.bulk import fetch_all, insert_rows, insert_tuples
 from arbiter.store.database import one_of
 from arbiter.store.records import POST_STATES, SEVERITY, decision_row, digest
 from arbiter.store.schema import decisions, posts, reviews, strikes
@@ -53,10 +54,13 @@ def write_decisions(
     author_of: dict[str, str] | None = None,
     extra_events: Iterable[Event] = (),
     reversals: frozenset[int] = frozenset(),
+    new_posts: frozenset[str] = frozenset(),
 ) -> list[Written]:
     """Insert decision rows, chain one audit entry each, and apply their consequences.
 
     `reversals` names superseded decisions that were overturned rather than confirmed.
+    `new_posts` names posts inserted in this transaction with the state these rows give
+    them (`post_state`): they have no other decision, so their state needs no refresh.
     """
     if not rows:
         append(connection, extra_events, at)
@@ -70,7 +74,8 @@ def write_decisions(
     append(connection, events, at)
     webhooks.enqueue_decisions(connection, written, at)  # same transaction: never lost
     refresh_post_states(
-        connection, {w.row["post_id"] for w in written if w.row["subject"] == "post"}
+        connection,
+        {w.row["post_id"] for w in written if w.row["subject"] == "post"} - new_posts,
     )
     accounts = _account_decisions(connection, events, enforcement, at)
     if accounts:
@@ -81,7 +86,7 @@ def write_decisions(
 
 def insert_decisions(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert decision rows as they are: no ids read back, no audit entries, no consequences."""
-    connection.execute(insert(decisions), rows)
+    insert_rows(connection, decisions, rows)
 
 
 def chain_decisions(connection: Connection, rows: list[dict[str, Any]], at: str) -> list[Written]:
@@ -94,17 +99,20 @@ def chain_decisions(connection: Connection, rows: list[dict[str, Any]], at: str)
         return []
     # Holding the chain's head serializes writers, so the rows inserted now are exactly
     # those above the highest id: no RETURNING, which makes drivers build huge statements.
-    lock_head(connection)
-    before = connection.execute(select(func.coalesce(func.max(decisions.c.id), 0))).scalar_one()
+    head = lock_head(connection)
+    ((before,),) = fetch_all(connection, "SELECT coalesce(max(id), 0) FROM decisions")
     insert_decisions(connection, rows)
-    ids = {
-        row.puid: row.id
-        for row in connection.execute(
-            select(decisions.c.id, decisions.c.puid).where(decisions.c.id > before)
+    # In id order with a limit, so that PostgreSQL walks the primary key even before the
+    # table has statistics: planned blind, `id > n` alone scans the whole table.
+    ids: dict[str, int] = dict(
+        fetch_all(
+            connection,
+            f"SELECT puid, id FROM decisions WHERE id > {int(before)} "
+            f"ORDER BY id LIMIT {len(rows)}",
         )
-    }
+    )
     written = [Written(ids[row["puid"]], row) for row in rows]
-    append(connection, [_decision_event(w) for w in written], at)
+    append(connection, [_decision_event(w) for w in written], at, head)
     return written
 
 
@@ -217,27 +225,33 @@ def _decision_event(written: Written) -> Event:
 def _queue_reviews(
     connection: Connection, written: list[Written], enforcement: Enforcement, at: str
 ) -> list[Event]:
-    queued, events = [], []
+    queued: list[tuple[int, str]] = []
+    events: list[Event] = []
     for w in written:
         row = w.row
         if row["mode"] != "live" or row["subject"] != "post":
             continue
         if row["status"] == "pending_review":
-            queued.append({"decision_id": w.id, "reason": "rule"})
+            queued.append((w.id, "rule"))
         elif (
             row["automated"]
             and row["status"] == "in_force"
             and row["action"] not in ("allow", "review")
             and sampled(row["puid"], enforcement.sampling.rate_for(row["rule"]))
         ):
-            queued.append({"decision_id": w.id, "reason": "sample"})
+            queued.append((w.id, "sample"))
             # A rule's review is part of its decision event; a sample is chosen by Arbiter,
             # so the log says so.
             events.append(
                 Event("review.queued", "system", f"decision:{w.id}", {"reason": "sample"})
             )
     if queued:
-        connection.execute(insert(reviews), [dict(q, queued_at=at, status="open") for q in queued])
+        insert_tuples(
+            connection,
+            reviews,
+            ("decision_id", "reason", "queued_at", "status"),
+            [(decision_id, reason, at, "open") for decision_id, reason in queued],
+        )
     return events
 
 
@@ -367,6 +381,17 @@ def active_strikes(connection: Connection, author_id: str, at: str) -> int:
             )
         ).scalar_one()
     )
+
+
+def post_state(rows: Iterable[dict[str, Any]]) -> str:
+    """What decision rows make of a post: the most severe of the live ones in force."""
+    state = "visible"
+    for row in rows:
+        if row["mode"] == "live" and row["status"] == "in_force":
+            new = POST_STATES.get(row["action"], "visible")
+            if SEVERITY.index(new) < SEVERITY.index(state):
+                state = new
+    return state
 
 
 def refresh_post_states(connection: Connection, post_ids: set[str]) -> None:

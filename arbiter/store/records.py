@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -79,14 +80,16 @@ DIGESTED = (
 )
 
 
+_DIGESTED = itemgetter(*DIGESTED)
+
+
 def digest(row: dict[str, Any] | Row[Any]) -> str:
-    """SHA-256 of a decision's immutable columns; the audit log keeps it."""
+    """SHA-256 of a decision's immutable columns; the audit log keeps it.
+
+    The JSON array of the columns' values in DIGESTED's order, as orjson writes it.
+    """
     values = row._mapping if isinstance(row, Row) else row
-    return hashlib.sha256(orjson.dumps([_plain(values[column]) for column in DIGESTED])).hexdigest()
-
-
-def _plain(value: Any) -> Any:
-    return bool(value) if isinstance(value, bool) else value
+    return hashlib.sha256(orjson.dumps(_DIGESTED(values))).hexdigest()
 
 
 def decision_row(

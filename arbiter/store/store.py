@@ -17,8 +17,14 @@ from arbiter.policy.load import parse_policy
 from arbiter.policy.model import Policy
 from arbiter.store import audit, authority, moderation
 from arbiter.store.authority import AuthorityRequest
+from arbiter.store.bulk import insert_rows
 from arbiter.store.database import connect, database_url, migrate, one_of, reading
-from arbiter.store.effects import active_strikes, current_suspension, write_decisions
+from arbiter.store.effects import (
+    active_strikes,
+    current_suspension,
+    post_state,
+    write_decisions,
+)
 from arbiter.store.records import (
     StoredDecision,
     content_hash,
@@ -212,10 +218,11 @@ class Store:
                 if k not in known:  # also skips a post repeated within the batch
                     known.add(k)
                     fresh.append((post, decision, h, k))
-            self._save_posts(connection, [(post, h) for post, _, h, _ in fresh], at)
+            stored = _stored_posts(connection, [post.id for post, *_ in fresh])
+            # A post the store has not seen has no decisions yet: nothing to supersede.
             current = (
-                _current_decisions(connection, policy.id, [post.id for post, *_ in fresh])
-                if mode == "live"
+                _current_decisions(connection, policy.id, list(stored))
+                if mode == "live" and stored
                 else {}
             )
             rows = [
@@ -229,30 +236,37 @@ class Store:
                 )
                 for post, decision, h, k in fresh
             ]
+            new_posts = self._save_posts(connection, fresh, rows, stored, at)
             authors = {post.id: post.author.id for post, _, _, _ in fresh if post.author.id}
-            write_decisions(connection, rows, policy.enforcement, at, authors)
+            write_decisions(connection, rows, policy.enforcement, at, authors, new_posts=new_posts)
         return Recorded(len(fresh), len(pairs) - len(fresh))
 
-    def _save_posts(self, connection: Connection, items: list[tuple[Post, str]], at: str) -> None:
-        if not items:
-            return
-        ids = list({post.id for post, _ in items})
-        stored = dict(
-            connection.execute(
-                select(posts.c.id, posts.c.content_hash).where(one_of(connection, posts.c.id, ids))
-            ).all()
-        )
+    def _save_posts(
+        self,
+        connection: Connection,
+        fresh: list[tuple[Post, Decision, str, str]],
+        rows: list[dict[str, Any]],
+        stored: dict[str, str],
+        at: str,
+    ) -> frozenset[str]:
+        """Insert the posts not yet stored, each in the state its new decisions give it, and
+        update the content of edited ones; the ids of the posts inserted."""
         new: dict[str, dict[str, Any]] = {}
-        for post, h in items:
+        decided: dict[str, list[dict[str, Any]]] = {}
+        for (post, _, h, _), row in zip(fresh, rows, strict=True):
             if post.id not in stored:
                 new[post.id] = post_row(post, h, at)
+                decided.setdefault(post.id, []).append(row)
             elif stored[post.id] != h:
                 # An edited post: keep the newest content; its decisions keep their own hash.
-                row = post_row(post, h, at)
-                del row["first_seen"], row["state"], row["id"]
-                connection.execute(update(posts).where(posts.c.id == post.id).values(**row))
-        if new:
-            connection.execute(insert(posts), list(new.values()))
+                edited = post_row(post, h, at)
+                del edited["first_seen"], edited["state"], edited["id"]
+                connection.execute(update(posts).where(posts.c.id == post.id).values(**edited))
+                stored[post.id] = h
+        for post_id, row in new.items():
+            row["state"] = post_state(decided[post_id])
+        insert_rows(connection, posts, list(new.values()))
+        return frozenset(new)
 
     def decision(self, ref: int | str) -> StoredDecision:
         """A decision by id or puid."""
@@ -444,6 +458,19 @@ class Store:
                 sink.write(orjson.dumps(entry.as_dict()) + b"\n")
                 count += 1
         return count
+
+
+def _stored_posts(connection: Connection, post_ids: list[str]) -> dict[str, str]:
+    """The content hash of each of these posts the store already holds."""
+    if not post_ids:
+        return {}
+    return dict(
+        connection.execute(
+            select(posts.c.id, posts.c.content_hash).where(
+                one_of(connection, posts.c.id, list(dict.fromkeys(post_ids)))
+            )
+        ).all()
+    )
 
 
 def _current_decisions(
