@@ -7,8 +7,9 @@ takes a PostgreSQL URL) with the example policy, creates an ingest key, and send
 asyncio load generator (httpx.AsyncClient):
 
 - fixed rate, open loop: requests are sent on a timetable (200/s by default)
-  whatever the responses do, and each latency is measured from the time the
-  request was due, so a stalled server shows as latency, not as fewer requests;
+  whatever the responses do, over at most `connections` at once (as wrk2 does),
+  and each latency is measured from the time the request was due, so a stalled
+  server shows as latency, not as fewer requests;
 - saturation, closed loop: `concurrency` clients send back to back; requests/s
   is the API's capacity on this machine (the load generator shares the CPU).
 
@@ -148,21 +149,27 @@ def server(db: str, workers: int) -> Iterator[tuple[str, int]]:
 # -- load ---------------------------------------------------------------------------------
 
 
-async def _fixed_rate(client: httpx.AsyncClient, posts: list[bytes], rate: float) -> dict[str, Any]:
-    """Send `posts` on a timetable of `rate` per second; latency from when each was due."""
+async def _fixed_rate(
+    client: httpx.AsyncClient, posts: list[bytes], rate: float, connections: int
+) -> dict[str, Any]:
+    """Send `posts` on a timetable of `rate` per second over at most `connections` at once
+    (as wrk2 does); a request that waits for a free connection waits on the clock: latency
+    is measured from when it was due."""
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
     lags: list[float] = []
     statuses: Counter[str] = Counter()
+    free = asyncio.Semaphore(connections)
 
     async def one(post: bytes, due: float) -> None:
-        lags.append(loop.time() - due)
-        try:
-            response = await client.post("/v1/posts:evaluate", content=post)
-            statuses[str(response.status_code)] += 1
-        except httpx.HTTPError as error:
-            statuses[type(error).__name__] += 1
-            return
+        async with free:
+            lags.append(loop.time() - due)
+            try:
+                response = await client.post("/v1/posts:evaluate", content=post)
+                statuses[str(response.status_code)] += 1
+            except httpx.HTTPError as error:
+                statuses[type(error).__name__] += 1
+                return
         latencies.append(loop.time() - due)
 
     start = loop.time() + 0.05
@@ -238,10 +245,11 @@ async def _load(
     rate: float,
     concurrency: int,
     saturation_seconds: float,
+    connections: int,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    # Room for every request in flight: httpx's pool costs CPU in proportion to the requests
-    # queued for a connection, which would slow the load generator just when it matters.
-    pool = max(512, concurrency)
+    # The pool has room for every request let through: requests queued inside httpx's pool
+    # cost the load generator CPU in proportion to the queue, just when it matters.
+    pool = max(connections, concurrency)
     limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     async with httpx.AsyncClient(
@@ -249,7 +257,7 @@ async def _load(
     ) as client:
         await _saturation(client, warmup, min(concurrency, 8), 60.0)
         server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
-        at_rate = await _fixed_rate(client, fixed, rate)
+        at_rate = await _fixed_rate(client, fixed, rate, connections)
         done = max(1, at_rate["ok"])
         at_rate["server_cpu_ms"] = (cpu_seconds(pid) - server_cpu) * 1000 / done
         at_rate["client_cpu_ms"] = (time.process_time() - client_cpu) * 1000 / done
@@ -317,6 +325,7 @@ def run(
     seconds: float = 30.0,
     saturation_seconds: float = 20.0,
     concurrency: int = 32,
+    connections: int = 64,
     workers: int = 1,
     warmup: int = 300,
     db: str | None = None,
@@ -347,7 +356,7 @@ def run(
         with server(url_db, workers) as (url, pid):
             bodies = [[orjson.dumps(p) for p in part] for part in (warm, fixed, saturate)]
             at_rate, saturated = _in_own_thread(
-                _load(url, pid, key, *bodies, rate, concurrency, saturation_seconds)
+                _load(url, pid, key, *bodies, rate, concurrency, saturation_seconds, connections)
             )
         load_after = os.getloadavg()[0]
         sample = [Post.from_dict(p) for p in everything[:2000]]
@@ -361,6 +370,7 @@ def run(
         "rate": rate,
         "seconds": seconds,
         "concurrency": concurrency,
+        "connections": connections,
         "workers": workers,
         "database": "PostgreSQL" if url_db.startswith("postgresql") else "SQLite",
         "fixed": at_rate,
@@ -433,8 +443,9 @@ def _print(figures: dict[str, Any], console: Console) -> None:
 
 def _markdown(figures: dict[str, Any]) -> str:
     lines = [
-        f"# arbiter bench serve: {figures['rate']:g} requests/s for {figures['seconds']:g} s, "
-        f"saturation with {figures['concurrency']} clients; {figures['database']}, "
+        f"# arbiter bench serve: {figures['rate']:g} requests/s for {figures['seconds']:g} s "
+        f"over at most {figures['connections']} connections, saturation with "
+        f"{figures['concurrency']} clients; {figures['database']}, "
         f"{figures['workers']} worker(s)",
         "",
         f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} CPU(s), Python "
