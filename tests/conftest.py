@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser
 
 from arbiter.engine import Engine
 from arbiter.policy.load import load_policy
 from arbiter.store import Store
 from arbiter.text.matcher import TextMatcher
+from tests import browser
 from tests.postgres import Databases, Server, find_binaries
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +99,12 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One headless system Chromium for the whole session: Playwright's sync API allows one."""
+    if not browser.chromium_available():
+        pytest.skip(browser.MISSING)
+    with browser.launch() as running:
+        yield running

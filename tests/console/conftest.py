@@ -208,14 +208,6 @@ def served(console: Console) -> Iterator[Console]:
         yield console
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    if not browser.chromium_available():
-        pytest.skip(browser.MISSING)
-    with browser.launch() as running:
-        yield running
-
-
 @pytest.fixture
 def chromium_page(chromium: Browser) -> Iterator[Page]:
     with browser.new_page(chromium, width=1440, height=1000) as page:

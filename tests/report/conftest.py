@@ -1,4 +1,4 @@
-"""Browser fixtures for report tests (and, later, the web console's)."""
+"""A page of the session's Chromium (tests/conftest.py starts it) for the report tests."""
 
 from __future__ import annotations
 
@@ -8,15 +8,6 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests import browser
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    """One headless system Chromium for the whole session."""
-    if not browser.chromium_available():
-        pytest.skip(browser.MISSING)
-    with browser.launch() as running:
-        yield running
 
 
 @pytest.fixture
