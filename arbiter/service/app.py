@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -101,11 +102,13 @@ def create_app(
     settings: Settings | None = None,
     routers: Sequence[APIRouter] = (),
     owns_store: bool = False,
+    policy_id: str | None = None,
 ) -> FastAPI:
-    """The API over `store`, deciding with `engine`'s policy, which is made live (without
-    one, the store's single live policy is used, or the first one uploaded)."""
+    """The API over `store`, deciding with `engine`'s policy, which is made live. Without
+    one it follows the store's live version of `policy_id` (or the store's only live
+    policy, or the first one uploaded)."""
     settings = settings or Settings()
-    live = LivePolicy(store, engine, settings.policy_refresh_seconds)
+    live = LivePolicy(store, engine, settings.policy_refresh_seconds, policy_id)
     deciders: list[Decider] = []
     metrics = Metrics(store, extra=lambda: {"batch_posts_pending": float(deciders[0].pending)})
     decider = Decider(store, metrics.decided, settings.max_pending_batch_posts)
@@ -117,6 +120,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         decider.open()
+        if live.loaded().live is None:  # compile the live policy before the first request
+            await run_in_threadpool(live.refresh, True)
         live.start()
         yield
         live.stop()
@@ -336,9 +341,6 @@ def app_from_environment() -> FastAPI:
     """The app as `arbiter serve` configured it ($ARBITER_SERVE_CONFIG, JSON)."""
     config = json.loads(os.environ[CONFIG_VARIABLE])
     store = Store.open(config["db"])
-    engine = None
-    if config.get("policy"):
-        engine = Engine(store.policy(config["policy"], int(config["version"])))
     settings = Settings(
         max_body_bytes=int(config["max_body_bytes"]),
         max_batch_bytes=int(config["max_batch_bytes"]),
@@ -349,7 +351,16 @@ def app_from_environment() -> FastAPI:
     from arbiter.console import ConsoleConfig, console_router  # the moderator console
 
     console = console_router(ConsoleConfig.from_environment())
-    app = create_app(store, engine, settings=settings, owns_store=True, routers=[console])
+    # `arbiter serve` made its policy live before starting the workers; a worker follows the
+    # store (activating it again here would undo an upload a faster worker already took).
+    app = create_app(
+        store,
+        None,
+        settings=settings,
+        owns_store=True,
+        routers=[console],
+        policy_id=config["policy"],
+    )
     # What is alive now (modules, the compiled policy) lives as long as the process: keep it
     # out of the garbage collector's full passes, which otherwise stall requests.
     gc.collect()

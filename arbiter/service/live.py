@@ -41,11 +41,19 @@ class Engines:
 class LivePolicy:
     """Holds the engines; `current()` is cheap and refreshes from the store now and then."""
 
-    def __init__(self, store: Store, engine: Engine | None, refresh_seconds: float = 1.0):
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine | None,
+        refresh_seconds: float = 1.0,
+        policy_id: str | None = None,
+    ):
+        """Decide with `engine`, made live now; or, without one, with the store's live
+        version of `policy_id` (or of its only live policy), read when first needed."""
         self.store = store
         self.refresh_seconds = refresh_seconds
         self._engines = Engines(engine, None)
-        self._policy_id = engine.policy.id if engine else None
+        self._policy_id = engine.policy.id if engine else policy_id
         self._checked = -float("inf")  # the first request reads the store's activations
         self._building = threading.Lock()
         self._stop = threading.Event()
